@@ -1,0 +1,4 @@
+//! Integration tests of the pattern parser: one binary, one module per topic.
+
+mod roundtrip;
+mod validator_cases;
