@@ -1,6 +1,44 @@
 //! Results translation: Sysdig Secure events to STIX 2.0 / 2.1 bundles.
 //!
 //! Pure: no I/O beyond the `Read`/`Write` handles it is given, no clock and
-//! no randomness of its own (both are passed in).
+//! no randomness of its own (both come from an [`Env`]).
+//!
+//! Input: a JSON array of events, either raw Sysdig Secure API events or the
+//! pre-processed events `transmit results` returns; both translate to the same
+//! bundle because the transmit-time pre-processing ([`preprocess_event`]) is
+//! idempotent and applied again here (see [`Config::preprocess`]).
+//!
+//! ```
+//! use stixshift_results::{translate_values, Config, FixedEnv};
+//! use serde_json::json;
+//! let identity = json!({"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff", "name": "sysdig"});
+//! let events = [json!({"timestamp": "2023-11-01T17:15:14.635115435Z", "severity": 5,
+//!                      "content": {"fields": {"proc.name": "curl"}}})];
+//! let bundle = translate_values(&identity, &events, &Config::default(), FixedEnv::default()).unwrap();
+//! assert_eq!(bundle["objects"][1]["objects"]["0"]["severity"], 50);
+//! ```
 
+pub mod cli;
+mod engine;
+mod env;
+mod error;
+mod mapping;
+mod preprocess;
 pub mod pyjson;
+mod reader;
+mod timestamp;
+mod transform;
+mod value;
+mod writer;
+
+pub use env::{Env, FixedEnv, SystemEnv};
+pub use error::{ResultsError, Warning};
+pub use mapping::default_to_stix_map;
+pub use preprocess::preprocess_event;
+pub use reader::{translate_reader, translate_values, translate_values_with_warnings, MAX_EVENT_BYTES};
+pub use writer::{BundleWriter, Config, Format, Stats};
+
+/// Names of the transformers a to-STIX map may use.
+pub fn transformer_names() -> Vec<&'static str> {
+    transform::Transformer::ALL.iter().map(|t| t.name()).collect()
+}

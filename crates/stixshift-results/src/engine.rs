@@ -1,0 +1,645 @@
+//! One event → its STIX objects (sysdig-connector.md §6, contract §6.3), with
+//! the pre-processing of §7.3 applied while the event is read.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::error::Warning;
+use crate::mapping::{Entry, Level, Node, Refs, ToStixMap};
+use crate::preprocess::{self, ANAMES, FINDING_TYPE, NA, THREAT};
+use crate::timestamp;
+use crate::transform::{is_domain_name, is_ipv4, is_ipv6};
+use crate::value::{CowStr, Val};
+
+/// Everything an event translation needs that does not change per event.
+pub(crate) struct Engine {
+    pub(crate) map: std::sync::Arc<ToStixMap>,
+    pub(crate) preprocess: bool,
+    /// `x-<identity name>` type of the `unmapped_fallback` object, if enabled.
+    pub(crate) fallback_type: Option<String>,
+}
+
+/// A property value before references are resolved.
+#[derive(Debug)]
+enum P<'de> {
+    V(Val<'de>),
+    Ref(usize),
+    Refs(Vec<usize>),
+}
+
+struct Obj<'m, 'de> {
+    ty: &'m str,
+    touch: u32,
+    real: Option<u32>,
+    props: Vec<(Name<'m, 'de>, P<'de>)>,
+}
+
+/// A final property value: references hold positions in [`Translated::objects`].
+#[derive(Debug)]
+pub(crate) enum FinalProp<'de> {
+    V(Val<'de>),
+    Ref(usize),
+    Refs(Vec<usize>),
+}
+
+#[derive(Debug)]
+pub(crate) struct FinalObj<'m, 'de> {
+    pub(crate) ty: &'m str,
+    pub(crate) props: Vec<(Name<'m, 'de>, FinalProp<'de>)>,
+}
+
+/// The translation of one event.
+#[derive(Debug, Default)]
+pub(crate) struct Translated<'m, 'de> {
+    /// In index order (`"0"`, `"1"`, ... densely).
+    pub(crate) objects: Vec<FinalObj<'m, 'de>>,
+    /// Positions in the order objects first received a real property (STIX 2.1 `object_refs`).
+    pub(crate) real_order: Vec<usize>,
+    /// Observation-level properties (`first_observed`, `last_observed`) that were valid.
+    pub(crate) obs: Vec<(&'m str, Val<'de>)>,
+    pub(crate) warnings: Vec<Warning>,
+    /// The element was not a JSON object.
+    pub(crate) not_object: Option<&'static str>,
+}
+
+enum ItemKind<'m> {
+    Mapped(&'m [Entry]),
+    Unmapped,
+}
+
+struct Item<'m, 'de> {
+    kind: ItemKind<'m>,
+    key: Cow<'de, str>,
+    path: u16,
+    val: Val<'de>,
+}
+
+#[derive(Default)]
+struct Pre<'de> {
+    saw_fields: bool,
+    connect: bool,
+    fd_name: Option<Val<'de>>,
+    l4proto: Option<Val<'de>>,
+    anames: Vec<Val<'de>>,
+    has_anames: bool,
+    has_finding_type: bool,
+}
+
+struct Ctx<'m, 'de> {
+    engine: &'m Engine,
+    items: Vec<Item<'m, 'de>>,
+    paths: Vec<String>,
+    pre: Pre<'de>,
+    warnings: Vec<Warning>,
+}
+
+impl Ctx<'_, '_> {
+    fn field_path(&self, path: u16, key: &str) -> String {
+        let p = &self.paths[usize::from(path)];
+        if p.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{p}.{key}")
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Root,
+    Content,
+    Fields,
+    Other,
+}
+
+struct LevelSeed<'a, 'm, 'de> {
+    ctx: &'a mut Ctx<'m, 'de>,
+    level: Option<&'m Level>,
+    kind: Kind,
+    path: u16,
+}
+
+/// What the root seed saw when the element was not an object.
+struct NotObject(&'static str);
+
+impl<'de> DeserializeSeed<'de> for LevelSeed<'_, '_, 'de> {
+    type Value = Option<NotObject>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+macro_rules! not_object {
+    ($($f:ident($t:ty) => $k:expr;)*) => {$(
+        fn $f<E: de::Error>(self, _v: $t) -> Result<Self::Value, E> {
+            Ok(Some(NotObject($k)))
+        }
+    )*};
+}
+
+impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
+    type Value = Option<NotObject>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    not_object! {
+        visit_bool(bool) => "a boolean";
+        visit_i64(i64) => "a number";
+        visit_u64(u64) => "a number";
+        visit_f64(f64) => "a number";
+        visit_str(&str) => "a string";
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Some(NotObject("null")))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Some(NotObject("an array")))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let LevelSeed {
+            ctx,
+            level,
+            kind,
+            path,
+        } = self;
+        let pre_on = ctx.engine.preprocess;
+        let fallback = ctx.engine.fallback_type.is_some();
+        while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
+            let node = level.and_then(|l| l.get(&key));
+            let child_kind = match (kind, &*key) {
+                (Kind::Root, "content") => Kind::Content,
+                (Kind::Content, "fields") => Kind::Fields,
+                _ => Kind::Other,
+            };
+            if kind == Kind::Root && key == FINDING_TYPE {
+                ctx.pre.has_finding_type = true;
+            }
+            let descend_level = match node {
+                Some(Node::Level(l)) => Some(Some(l)),
+                None if pre_on && child_kind != Kind::Other => Some(None),
+                _ => None,
+            };
+            if let Some(child_level) = descend_level {
+                let child_path = ctx.field_path(path, &key);
+                ctx.paths.push(child_path);
+                let child = (ctx.paths.len() - 1) as u16;
+                if child_kind == Kind::Fields {
+                    ctx.pre.saw_fields = true;
+                }
+                let seed = LevelSeed {
+                    ctx: &mut *ctx,
+                    level: child_level,
+                    kind: child_kind,
+                    path: child,
+                };
+                if let Some(NotObject(k)) = map.next_value_seed(seed)? {
+                    let f = ctx.paths[usize::from(child)].clone();
+                    if child_kind == Kind::Fields {
+                        ctx.pre.saw_fields = false;
+                    }
+                    ctx.warnings.push(Warning::new(
+                        Some(&f),
+                        format!("expected an object, found {k}; ignored"),
+                    ));
+                }
+                continue;
+            }
+            let mapped = match node {
+                Some(Node::Entries(es)) => Some(es.as_slice()),
+                _ => None,
+            };
+            let special = kind == Kind::Fields
+                && pre_on
+                && (matches!(&*key, "evt.type" | "fd.name" | "fd.l4proto" | ANAMES)
+                    || preprocess::is_aname_key(&key));
+            if mapped.is_none() && !special && !fallback {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let mut val: Val<'de> = map.next_value()?;
+            if kind == Kind::Fields && pre_on {
+                if val.as_str() == Some(NA) {
+                    val = Val::Str(Cow::Borrowed(""));
+                }
+                match &*key {
+                    "evt.type" => ctx.pre.connect = val.as_str() == Some("connect"),
+                    "fd.name" => ctx.pre.fd_name = Some(val.clone()),
+                    "fd.l4proto" => ctx.pre.l4proto = Some(val.clone()),
+                    ANAMES => ctx.pre.has_anames = true,
+                    k if preprocess::is_aname_key(k) => match &val {
+                        Val::Str(s) if !s.is_empty() => ctx.pre.anames.push(val.clone()),
+                        Val::Str(_) | Val::Null => {}
+                        other => {
+                            let f = ctx.field_path(path, k);
+                            ctx.warnings.push(Warning::new(
+                                Some(&f),
+                                format!(
+                                    "expected a string, found {}; not added to `proc.anames`",
+                                    article(other.kind())
+                                ),
+                            ));
+                        }
+                    },
+                    _ => {}
+                }
+            }
+            let kind_item = match mapped {
+                Some(es) => ItemKind::Mapped(es),
+                None if fallback => ItemKind::Unmapped,
+                None => continue,
+            };
+            ctx.items.push(Item {
+                kind: kind_item,
+                key,
+                path,
+                val,
+            });
+        }
+        if kind == Kind::Fields && pre_on && !ctx.pre.has_anames {
+            let anames = Val::Arr(std::mem::take(&mut ctx.pre.anames));
+            push_synthetic(ctx, level, path, ANAMES, anames);
+        }
+        Ok(None)
+    }
+}
+
+fn article(kind: &str) -> String {
+    match kind {
+        "null" => "null".to_owned(),
+        k if k.starts_with(['a', 'o']) => format!("an {k}"),
+        k => format!("a {k}"),
+    }
+}
+
+/// Set a key the pre-processing derives: replace the value in place when the
+/// event already has the key, else append it (Python dict assignment).
+fn push_synthetic<'m, 'de>(
+    ctx: &mut Ctx<'m, 'de>,
+    level: Option<&'m Level>,
+    path: u16,
+    key: &'static str,
+    val: Val<'de>,
+) {
+    if let Some(item) = ctx
+        .items
+        .iter_mut()
+        .find(|i| i.path == path && i.key == key)
+    {
+        item.val = val;
+        return;
+    }
+    let kind = match level.and_then(|l| l.get(key)) {
+        Some(Node::Entries(es)) => ItemKind::Mapped(es),
+        _ if ctx.engine.fallback_type.is_some() => ItemKind::Unmapped,
+        _ => return,
+    };
+    ctx.items.push(Item {
+        kind,
+        key: Cow::Borrowed(key),
+        path,
+        val,
+    });
+}
+
+const FD_NAME_FIELD: &str = "content.fields.fd.name";
+
+impl Engine {
+    /// Read one event from `d` and translate it.
+    pub(crate) fn translate<'m, 'de, D: Deserializer<'de>>(
+        &'m self,
+        d: D,
+    ) -> Result<Translated<'m, 'de>, D::Error> {
+        let mut ctx = Ctx {
+            engine: self,
+            items: Vec::with_capacity(48),
+            paths: vec![String::new()],
+            pre: Pre::default(),
+            warnings: Vec::new(),
+        };
+        let seed = LevelSeed {
+            ctx: &mut ctx,
+            level: Some(&self.map.root),
+            kind: Kind::Root,
+            path: 0,
+        };
+        if let Some(NotObject(k)) = seed.deserialize(d)? {
+            return Ok(Translated {
+                not_object: Some(k),
+                ..Translated::default()
+            });
+        }
+        if self.preprocess {
+            self.finish_preprocess(&mut ctx);
+        }
+        Ok(self.build(ctx))
+    }
+
+    fn finish_preprocess<'m, 'de>(&'m self, ctx: &mut Ctx<'m, 'de>) {
+        let root = Some(&self.map.root);
+        if !ctx.pre.saw_fields {
+            ctx.warnings.push(Warning::new(
+                Some("content.fields"),
+                "missing; no process, user or network details",
+            ));
+        }
+        if !ctx.pre.has_finding_type {
+            push_synthetic(ctx, root, 0, FINDING_TYPE, Val::Str(Cow::Borrowed(THREAT)));
+        }
+        if !ctx.pre.connect {
+            return;
+        }
+        let fd_name = match ctx.pre.fd_name.take() {
+            Some(Val::Str(s)) => s,
+            _ => {
+                ctx.warnings.push(Warning::new(
+                    Some(FD_NAME_FIELD),
+                    "`connect` event without a string `fd.name`; no network objects",
+                ));
+                return;
+            }
+        };
+        match preprocess::connect_keys(&fd_name) {
+            Ok(keys) => {
+                for (k, v) in keys {
+                    push_synthetic(ctx, root, 0, k, Val::Str(Cow::Owned(v)));
+                }
+                let l4 = preprocess::l4protocol(ctx.pre.l4proto.as_ref().and_then(Val::as_str));
+                push_synthetic(ctx, root, 0, "l4protocol", Val::Str(Cow::Owned(l4)));
+            }
+            Err(e) => ctx.warnings.push(Warning::new(
+                Some(FD_NAME_FIELD),
+                format!("{e}; no network objects"),
+            )),
+        }
+    }
+
+    fn build<'m, 'de>(&'m self, ctx: Ctx<'m, 'de>) -> Translated<'m, 'de> {
+        let n_slots = self.map.slots.len() + 1;
+        let fallback_slot = n_slots - 1;
+        let mut b = Builder {
+            objs: (0..n_slots).map(|_| None).collect(),
+            touch: 0,
+            real: 0,
+            pending: Vec::new(),
+        };
+        let mut obs: Vec<(&'m str, Val<'de>)> = Vec::new();
+        let mut warnings = ctx.warnings;
+        for item in ctx.items {
+            if matches!(item.val, Val::Null) {
+                continue;
+            }
+            let entries = match item.kind {
+                ItemKind::Mapped(es) => es,
+                ItemKind::Unmapped => {
+                    let Some(ty) = self.fallback_type.as_deref() else {
+                        continue;
+                    };
+                    if is_empty(&item.val) {
+                        continue;
+                    }
+                    let (prop, nested) = split_fallback_key(item.key);
+                    let v = nest_owned(nested, item.val);
+                    b.set(fallback_slot, ty, Name::Ev(prop), P::V(v), true);
+                    continue;
+                }
+            };
+            for e in entries {
+                let v = match e.transformer {
+                    None => item.val.clone(),
+                    Some(t) => match t.apply(&item.val) {
+                        Some(v) => v,
+                        None => {
+                            if !is_empty(&item.val) {
+                                let f = ctx.paths[usize::from(item.path)].clone();
+                                let f = if f.is_empty() { item.key.to_string() } else { format!("{f}.{}", item.key) };
+                                warnings.push(Warning::new(
+                                    Some(&f),
+                                    format!("{} cannot convert this value; property dropped", t.name()),
+                                ));
+                            }
+                            continue;
+                        }
+                    },
+                };
+                let Some(target) = &e.object else {
+                    let key = e.obs_key.as_str();
+                    if matches!(key, "first_observed" | "last_observed")
+                        && !v.as_str().is_some_and(timestamp::is_stix_timestamp)
+                    {
+                        continue;
+                    }
+                    if !obs.iter().any(|(k, _)| *k == key) {
+                        obs.push((key, v));
+                    }
+                    continue;
+                };
+                let prop = target.prop.as_str();
+                match &e.refs {
+                    Some(Refs::One(t)) => {
+                        if b.objs[*t].is_some() {
+                            b.set(target.slot, &target.ty, Name::Map(prop), P::Ref(*t), false);
+                        } else {
+                            b.pending.push((target.slot, prop, P::Ref(*t)));
+                        }
+                        continue;
+                    }
+                    Some(Refs::Many(ts)) => {
+                        if ts.iter().any(|t| b.objs[*t].is_some()) {
+                            b.set(target.slot, &target.ty, Name::Map(prop), P::Refs(ts.clone()), false);
+                        } else {
+                            b.pending.push((target.slot, prop, P::Refs(ts.clone())));
+                        }
+                        continue;
+                    }
+                    None => {}
+                }
+                let ok = match (target.ty.as_str(), prop) {
+                    ("ipv4-addr", "value") => v.as_str().is_some_and(is_ipv4),
+                    ("ipv6-addr", "value") => v.as_str().is_some_and(is_ipv6),
+                    ("domain-name", "value") => v.as_str().is_some_and(is_domain_name),
+                    _ => true,
+                };
+                if !ok || is_empty(&v) {
+                    continue;
+                }
+                let mut v = v;
+                for seg in target.nested.iter().rev() {
+                    v = Val::Obj(vec![(Cow::Owned(seg.clone()), v)]);
+                }
+                b.set(target.slot, &target.ty, Name::Map(prop), P::V(v), !target.is_ref_prop);
+            }
+        }
+        b.finish(obs, warnings)
+    }
+}
+
+/// A property name: from the map, or (fallback object) from the event.
+#[derive(Debug, Clone)]
+pub(crate) enum Name<'m, 'de> {
+    Map(&'m str),
+    Ev(Cow<'de, str>),
+}
+
+impl Name<'_, '_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Name::Map(s) => s,
+            Name::Ev(s) => s,
+        }
+    }
+}
+
+fn split_fallback_key(key: Cow<'_, str>) -> (Cow<'_, str>, Vec<String>) {
+    if !key.contains('.') {
+        return (key, Vec::new());
+    }
+    let mut parts = key.split('.').map(str::to_owned);
+    let first = parts.next().unwrap_or_default();
+    (Cow::Owned(first), parts.collect())
+}
+
+fn nest_owned<'de>(nested: Vec<String>, v: Val<'de>) -> Val<'de> {
+    nested
+        .into_iter()
+        .rev()
+        .fold(v, |v, seg| Val::Obj(vec![(Cow::Owned(seg), v)]))
+}
+
+fn is_empty(v: &Val<'_>) -> bool {
+    match v {
+        Val::Str(s) => s.is_empty(),
+        Val::Arr(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// Deep merge, first value wins (stix-shifter's rule for `extensions`).
+fn merge<'de>(old: &mut Val<'de>, new: Val<'de>) {
+    if let (Val::Obj(o), Val::Obj(n)) = (old, new) {
+        for (k, v) in n {
+            match o.iter_mut().find(|(ok, _)| *ok == k) {
+                Some((_, ov)) => merge(ov, v),
+                None => o.push((k, v)),
+            }
+        }
+    }
+}
+
+struct Builder<'m, 'de> {
+    objs: Vec<Option<Obj<'m, 'de>>>,
+    touch: u32,
+    real: u32,
+    pending: Vec<(usize, &'m str, P<'de>)>,
+}
+
+impl<'m, 'de> Builder<'m, 'de> {
+    fn set(&mut self, slot: usize, ty: &'m str, prop: Name<'m, 'de>, v: P<'de>, real: bool) {
+        let obj = self.objs[slot].get_or_insert_with(|| {
+            self.touch += 1;
+            Obj {
+                ty,
+                touch: self.touch,
+                real: None,
+                props: Vec::new(),
+            }
+        });
+        match obj.props.iter_mut().find(|(p, _)| p.as_str() == prop.as_str()) {
+            Some((_, P::V(old))) => {
+                if let P::V(new) = v {
+                    merge(old, new);
+                }
+            }
+            Some(_) => {}
+            None => obj.props.push((prop, v)),
+        }
+        if real && obj.real.is_none() {
+            self.real += 1;
+            obj.real = Some(self.real);
+        }
+    }
+
+    fn finish(
+        mut self,
+        obs: Vec<(&'m str, Val<'de>)>,
+        mut warnings: Vec<Warning>,
+    ) -> Translated<'m, 'de> {
+        for (slot, prop, v) in std::mem::take(&mut self.pending) {
+            if let Some(obj) = &mut self.objs[slot] {
+                if !obj.props.iter().any(|(p, _)| p.as_str() == prop) {
+                    obj.props.push((Name::Map(prop), v));
+                }
+            }
+        }
+        let mut kept: Vec<bool> = self
+            .objs
+            .iter()
+            .map(|o| o.as_ref().is_some_and(|o| o.real.is_some()))
+            .collect();
+        // STIX requires network-traffic to have protocols and an endpoint.
+        for (slot, o) in self.objs.iter().enumerate() {
+            let Some(o) = o else { continue };
+            if !kept[slot] || o.ty != "network-traffic" {
+                continue;
+            }
+            let endpoint = o.props.iter().any(|(p, v)| {
+                matches!(p.as_str(), "src_ref" | "dst_ref") && matches!(v, P::Ref(t) if kept[*t])
+            });
+            let protocols = o.props.iter().any(|(p, _)| p.as_str() == "protocols");
+            if !endpoint || !protocols {
+                kept[slot] = false;
+                warnings.push(Warning::new(
+                    None,
+                    "network-traffic without protocols or without a valid endpoint address dropped (invalid STIX)",
+                ));
+            }
+        }
+        let mut order: Vec<usize> = (0..self.objs.len()).filter(|&s| kept[s]).collect();
+        order.sort_by_key(|&s| self.objs[s].as_ref().map_or(0, |o| o.touch));
+        let mut position = vec![usize::MAX; self.objs.len()];
+        for (i, &s) in order.iter().enumerate() {
+            position[s] = i;
+        }
+        let mut real_order: Vec<(u32, usize)> = order
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (self.objs[s].as_ref().and_then(|o| o.real).unwrap_or(0), i))
+            .collect();
+        real_order.sort_unstable();
+        let mut objects = Vec::with_capacity(order.len());
+        for &s in &order {
+            let Some(o) = self.objs[s].take() else { continue };
+            let props = o
+                .props
+                .into_iter()
+                .filter_map(|(p, v)| {
+                    let v = match v {
+                        P::V(v) => FinalProp::V(v),
+                        P::Ref(t) => FinalProp::Ref(*position.get(t).filter(|&&i| i != usize::MAX)?),
+                        P::Refs(ts) => {
+                            let list: Vec<usize> = ts
+                                .into_iter()
+                                .filter_map(|t| position.get(t).copied().filter(|&i| i != usize::MAX))
+                                .collect();
+                            if list.is_empty() {
+                                return None;
+                            }
+                            FinalProp::Refs(list)
+                        }
+                    };
+                    Some((p, v))
+                })
+                .collect();
+            objects.push(FinalObj { ty: o.ty, props });
+        }
+        Translated {
+            objects,
+            real_order: real_order.into_iter().map(|(_, i)| i).collect(),
+            obs,
+            warnings,
+            not_object: None,
+        }
+    }
+}

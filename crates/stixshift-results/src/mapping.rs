@@ -1,0 +1,338 @@
+//! The to-STIX map: stix-shifter's `to_stix_map.json` format, embedded
+//! defaults, user overrides, and the checks both go through.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::ResultsError;
+use crate::transform::Transformer;
+
+const DEFAULT_20: &str = include_str!("../data/sysdig/to_stix_map.json");
+const DEFAULT_21: &str = include_str!("../data/sysdig/stix_2_1/to_stix_map.json");
+
+static RAW_20: LazyLock<Value> = LazyLock::new(|| serde_json::from_str(DEFAULT_20).unwrap_or_default());
+static RAW_21: LazyLock<Value> = LazyLock::new(|| serde_json::from_str(DEFAULT_21).unwrap_or_default());
+static MAP_20: LazyLock<Result<Arc<ToStixMap>, String>> =
+    LazyLock::new(|| ToStixMap::parse(&RAW_20).map(Arc::new).map_err(|e| e.to_string()));
+static MAP_21: LazyLock<Result<Arc<ToStixMap>, String>> =
+    LazyLock::new(|| ToStixMap::parse(&RAW_21).map(Arc::new).map_err(|e| e.to_string()));
+
+/// The embedded default to-STIX map as raw JSON (what `stixshift mapping
+/// sysdig` prints): the STIX 2.1 variant when `stix_2_1`.
+pub fn default_to_stix_map(stix_2_1: bool) -> &'static Value {
+    if stix_2_1 {
+        &RAW_21
+    } else {
+        &RAW_20
+    }
+}
+
+/// The parsed map for a configuration: the override if given, else the default.
+pub(crate) fn load(stix_2_1: bool, user: Option<&Value>) -> Result<Arc<ToStixMap>, ResultsError> {
+    match user {
+        Some(v) => ToStixMap::parse(v).map(Arc::new),
+        None => {
+            let m = if stix_2_1 { &*MAP_21 } else { &*MAP_20 };
+            m.clone().map_err(ResultsError::Mapping)
+        }
+    }
+}
+
+/// One mapping entry as the file spells it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    key: String,
+    #[serde(default)]
+    object: Option<String>,
+    #[serde(default)]
+    transformer: Option<String>,
+    #[serde(default)]
+    references: Option<RawRefs>,
+    /// stix-shifter marks observation-level keys with `"cybox": false`; the
+    /// key having no dot says the same, so the flag is accepted and ignored.
+    #[serde(default)]
+    #[allow(dead_code)]
+    cybox: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawRefs {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A parsed, checked to-STIX map.
+#[derive(Debug)]
+pub(crate) struct ToStixMap {
+    pub(crate) root: Level,
+    /// Object names, indexed by slot.
+    pub(crate) slots: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Level {
+    nodes: Vec<Node>,
+    index: HashMap<String, usize>,
+}
+
+impl Level {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
+        self.index.get(key).map(|&i| &self.nodes[i])
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum Node {
+    Entries(Vec<Entry>),
+    Level(Level),
+}
+
+#[derive(Debug)]
+pub(crate) enum Refs {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+/// One checked entry.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    /// `None` for observation-level keys (`first_observed`).
+    pub(crate) object: Option<ObjectTarget>,
+    /// Observation-level property name when `object` is `None`.
+    pub(crate) obs_key: String,
+    pub(crate) transformer: Option<Transformer>,
+    pub(crate) refs: Option<Refs>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ObjectTarget {
+    pub(crate) ty: String,
+    pub(crate) prop: String,
+    /// Further key segments: the value nests as `{seg1: {seg2: value}}`.
+    pub(crate) nested: Vec<String>,
+    pub(crate) slot: usize,
+    pub(crate) is_ref_prop: bool,
+}
+
+fn pointer(path: &[String]) -> String {
+    path.iter()
+        .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
+struct Parser {
+    slot_index: HashMap<String, usize>,
+    slots: Vec<String>,
+    pending_refs: Vec<(Vec<String>, String)>,
+}
+
+impl Parser {
+    fn slot(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.slot_index.get(name) {
+            return i;
+        }
+        self.slots.push(name.to_owned());
+        self.slot_index.insert(name.to_owned(), self.slots.len() - 1);
+        self.slots.len() - 1
+    }
+
+    fn level(&mut self, v: &Value, path: &mut Vec<String>) -> Result<Level, ResultsError> {
+        let Value::Object(obj) = v else {
+            return Err(ResultsError::Mapping(format!(
+                "{}: expected an object of event keys",
+                pointer(path)
+            )));
+        };
+        let mut level = Level::default();
+        for (k, child) in obj {
+            path.push(k.clone());
+            let node = match child {
+                Value::Object(o) if o.contains_key("key") => {
+                    Node::Entries(vec![self.entry(child, path)?])
+                }
+                Value::Object(_) => Node::Level(self.level(child, path)?),
+                Value::Array(items) => {
+                    let mut entries = Vec::with_capacity(items.len());
+                    for (i, item) in items.iter().enumerate() {
+                        path.push(i.to_string());
+                        entries.push(self.entry(item, path)?);
+                        path.pop();
+                    }
+                    Node::Entries(entries)
+                }
+                other => {
+                    return Err(ResultsError::Mapping(format!(
+                        "{}: expected an entry, a list of entries or an object, found {}",
+                        pointer(path),
+                        kind(other)
+                    )))
+                }
+            };
+            path.pop();
+            level.index.insert(k.clone(), level.nodes.len());
+            level.nodes.push(node);
+        }
+        Ok(level)
+    }
+
+    fn entry(&mut self, v: &Value, path: &[String]) -> Result<Entry, ResultsError> {
+        let raw = RawEntry::deserialize(v)
+            .map_err(|e| ResultsError::Mapping(format!("{}: {e}", pointer(path))))?;
+        let transformer = match &raw.transformer {
+            None => None,
+            Some(name) => Some(Transformer::from_name(name).ok_or_else(|| {
+                ResultsError::Mapping(format!("{}: unknown transformer `{name}`", pointer(path)))
+            })?),
+        };
+        let segments: Vec<&str> = raw.key.split('.').collect();
+        if segments.iter().any(|s| s.is_empty()) {
+            return Err(ResultsError::Mapping(format!(
+                "{}: malformed key `{}`",
+                pointer(path),
+                raw.key
+            )));
+        }
+        if segments.len() == 1 {
+            if raw.references.is_some() {
+                return Err(ResultsError::Mapping(format!(
+                    "{}: observation-level key `{}` cannot have `references`",
+                    pointer(path),
+                    raw.key
+                )));
+            }
+            return Ok(Entry {
+                object: None,
+                obs_key: raw.key,
+                transformer,
+                refs: None,
+            });
+        }
+        let ty = segments[0].to_owned();
+        let prop = segments[1].to_owned();
+        let name = raw.object.clone().unwrap_or_else(|| ty.clone());
+        let slot = self.slot(&name);
+        let refs = match raw.references {
+            None => None,
+            Some(RawRefs::One(r)) => {
+                self.pending_refs.push((path.to_vec(), r.clone()));
+                Some(Refs::One(self.slot(&r)))
+            }
+            Some(RawRefs::Many(rs)) => {
+                let mut v = Vec::new();
+                for r in rs {
+                    self.pending_refs.push((path.to_vec(), r.clone()));
+                    v.push(self.slot(&r));
+                }
+                Some(Refs::Many(v))
+            }
+        };
+        Ok(Entry {
+            object: Some(ObjectTarget {
+                ty,
+                is_ref_prop: prop.contains("_ref"),
+                prop,
+                nested: segments[2..].iter().map(|s| (*s).to_owned()).collect(),
+                slot,
+            }),
+            obs_key: String::new(),
+            transformer,
+            refs,
+        })
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl ToStixMap {
+    /// Parse and check a map in stix-shifter's format.
+    pub(crate) fn parse(v: &Value) -> Result<ToStixMap, ResultsError> {
+        let mut p = Parser {
+            slot_index: HashMap::new(),
+            slots: Vec::new(),
+            pending_refs: Vec::new(),
+        };
+        let root = p.level(v, &mut Vec::new())?;
+        // Every `references` must name an object some entry creates.
+        let mut defined = std::collections::HashSet::new();
+        collect_objects(&root, &p.slots, &mut defined);
+        for (path, name) in &p.pending_refs {
+            if !defined.contains(name.as_str()) {
+                return Err(ResultsError::Mapping(format!(
+                    "{}: `references` names `{name}`, which no entry of the map defines as an object",
+                    pointer(path)
+                )));
+            }
+        }
+        Ok(ToStixMap {
+            root,
+            slots: p.slots,
+        })
+    }
+}
+
+fn collect_objects<'a>(level: &Level, slots: &'a [String], out: &mut std::collections::HashSet<&'a str>) {
+    for node in &level.nodes {
+        match node {
+            Node::Level(l) => collect_objects(l, slots, out),
+            Node::Entries(es) => {
+                for e in es {
+                    if let Some(t) = &e.object {
+                        out.insert(slots[t.slot].as_str());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_parse_and_are_consistent() {
+        for v21 in [false, true] {
+            let m = load(v21, None).expect("default map parses");
+            assert!(m.slots.len() > 10);
+        }
+        // The two maps differ only in the finding severity property.
+        let a = pyjson_text(default_to_stix_map(false)).replace("\"x-ibm-finding.severity\"", "X");
+        let b = pyjson_text(default_to_stix_map(true)).replace("\"x-ibm-finding.x_severity\"", "X");
+        assert_eq!(a, b);
+    }
+
+    fn pyjson_text(v: &Value) -> String {
+        crate::pyjson::to_string_compact(v)
+    }
+
+    #[test]
+    fn bad_overrides_are_mapping_errors() {
+        for (map, msg) in [
+            (json!({"a": {"key": "x.y", "transformer": "Nope"}}), "/a: unknown transformer `Nope`"),
+            (json!({"a": {"key": "x.y", "references": "ghost"}}), "/a: `references` names `ghost`"),
+            (json!({"a": [{"key": "x.y", "bogus": 1}]}), "/a/0: unknown field `bogus`"),
+            (json!({"a": 3}), "/a: expected an entry"),
+            (json!({"a": {"key": "x..y"}}), "/a: malformed key"),
+            (json!([1]), "expected an object"),
+        ] {
+            let err = load(false, Some(&map)).unwrap_err();
+            assert_eq!(err.code(), "mapping_error");
+            assert!(err.to_string().contains(msg), "{err} / {msg}");
+        }
+    }
+}

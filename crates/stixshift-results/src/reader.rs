@@ -1,0 +1,267 @@
+//! Streaming input: a JSON array read element by element. Each element's
+//! bytes are collected into one reused buffer and translated from there, so
+//! memory holds one event at a time.
+
+use std::io::{BufRead, BufReader, Read, Write};
+
+use serde::de::IgnoredAny;
+use serde_json::Value;
+
+use crate::env::Env;
+use crate::error::{ResultsError, Warning};
+use crate::writer::{BundleWriter, Config, Format, Stats};
+
+/// Largest single event accepted (bytes): a bound on memory for hostile input.
+pub const MAX_EVENT_BYTES: usize = 64 << 20;
+
+struct Scanner<R: BufRead> {
+    r: R,
+    /// Bytes consumed so far (for error positions).
+    offset: u64,
+}
+
+impl<R: BufRead> Scanner<R> {
+    fn peek(&mut self) -> Result<Option<u8>, ResultsError> {
+        Ok(self.r.fill_buf()?.first().copied())
+    }
+
+    fn bump(&mut self) {
+        self.r.consume(1);
+        self.offset += 1;
+    }
+
+    fn skip_ws(&mut self) -> Result<Option<u8>, ResultsError> {
+        loop {
+            let buf = self.r.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let n = buf
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+            match n {
+                Some(i) => {
+                    let b = buf[i];
+                    self.r.consume(i);
+                    self.offset += i as u64;
+                    return Ok(Some(b));
+                }
+                None => {
+                    let len = buf.len();
+                    self.r.consume(len);
+                    self.offset += len as u64;
+                }
+            }
+        }
+    }
+
+    /// Copy one JSON value (starting at the current byte) into `out`.
+    /// Structural only: the value is validated when it is parsed.
+    fn take_value(&mut self, out: &mut Vec<u8>, index: usize) -> Result<(), ResultsError> {
+        let mut depth: usize = 0;
+        let mut in_str = false;
+        let mut escape = false;
+        let mut scalar = false;
+        let mut started = false;
+        loop {
+            let buf = self.r.fill_buf()?;
+            if buf.is_empty() {
+                if scalar && depth == 0 {
+                    return Ok(());
+                }
+                return Err(ResultsError::NotJson(format!(
+                    "unexpected end of input inside event {index}"
+                )));
+            }
+            let mut end = None;
+            for (i, &b) in buf.iter().enumerate() {
+                if in_str {
+                    if escape {
+                        escape = false;
+                    } else if b == b'\\' {
+                        escape = true;
+                    } else if b == b'"' {
+                        in_str = false;
+                        if depth == 0 {
+                            end = Some(i + 1);
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                if scalar {
+                    if matches!(b, b',' | b']' | b' ' | b'\t' | b'\n' | b'\r' | b'}' | b'[' | b'{' | b'"') {
+                        end = Some(i);
+                        break;
+                    }
+                    continue;
+                }
+                match b {
+                    b'"' => in_str = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        if depth == 0 {
+                            end = Some(i);
+                            break;
+                        }
+                        depth -= 1;
+                        if depth == 0 {
+                            end = Some(i + 1);
+                            break;
+                        }
+                    }
+                    _ if !started => scalar = true,
+                    _ => {}
+                }
+                started = true;
+            }
+            let n = end.unwrap_or(buf.len());
+            out.extend_from_slice(&buf[..n]);
+            self.r.consume(n);
+            self.offset += n as u64;
+            if out.len() > MAX_EVENT_BYTES {
+                return Err(ResultsError::BadEvent {
+                    index,
+                    detail: format!("event larger than {MAX_EVENT_BYTES} bytes"),
+                });
+            }
+            if end.is_some() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn kind_of_first(b: u8) -> &'static str {
+    match b {
+        b'{' => "an object",
+        b'"' => "a string",
+        b't' | b'f' => "a boolean",
+        b'n' => "null",
+        _ => "a number",
+    }
+}
+
+/// Translate a JSON array of events read from `events`, writing the bundle
+/// (or NDJSON) to `out` as it goes. Warnings go to `on_warning`.
+///
+/// Errors found before the first event (identity, map, input not an array)
+/// leave `out` untouched. A malformed element stops the translation with
+/// [`ResultsError::BadEvent`]; what was written so far is then incomplete.
+pub fn translate_reader<R: Read, W: Write, E: Env>(
+    identity: &Value,
+    events: R,
+    config: &Config,
+    env: E,
+    out: W,
+    format: Format,
+    on_warning: &mut dyn FnMut(&Warning),
+) -> Result<Stats, ResultsError> {
+    let mut writer = BundleWriter::new(out, identity, config, env, format)?;
+    let mut sc = Scanner {
+        r: BufReader::with_capacity(1 << 16, events),
+        offset: 0,
+    };
+    match sc.skip_ws()? {
+        Some(b'[') => sc.bump(),
+        None => return Err(ResultsError::NotJson("empty input".into())),
+        Some(first) => {
+            // Valid JSON of another kind, or not JSON at all?
+            let rest = sc.r;
+            return match serde_json::from_reader::<_, IgnoredAny>(rest) {
+                Ok(_) => Err(ResultsError::NotArray(kind_of_first(first))),
+                Err(e) => Err(ResultsError::NotJson(e.to_string())),
+            };
+        }
+    }
+    let mut buf = Vec::with_capacity(1 << 14);
+    let mut index = 0usize;
+    let mut expect_value = false;
+    loop {
+        match sc.skip_ws()? {
+            None => {
+                return Err(ResultsError::NotJson(format!(
+                    "unexpected end of input after {index} events (missing `]`)"
+                )))
+            }
+            Some(b']') if !expect_value => {
+                sc.bump();
+                break;
+            }
+            Some(b']') => {
+                return Err(ResultsError::NotJson(format!(
+                    "trailing comma before `]` at byte {}",
+                    sc.offset
+                )))
+            }
+            Some(_) => {}
+        }
+        buf.clear();
+        sc.take_value(&mut buf, index)?;
+        for w in writer.write_event_slice(&buf)? {
+            on_warning(&w);
+        }
+        index += 1;
+        match sc.skip_ws()? {
+            Some(b',') => {
+                sc.bump();
+                expect_value = true;
+            }
+            Some(b']') => {
+                sc.bump();
+                break;
+            }
+            Some(other) => {
+                return Err(ResultsError::NotJson(format!(
+                    "expected `,` or `]` after event {}, found `{}` at byte {}",
+                    index - 1,
+                    char::from(other),
+                    sc.offset
+                )))
+            }
+            None => {
+                return Err(ResultsError::NotJson(format!(
+                    "unexpected end of input after {index} events (missing `]`)"
+                )))
+            }
+        }
+    }
+    if let Some(b) = sc.skip_ws()? {
+        return Err(ResultsError::NotJson(format!(
+            "trailing characters after the array (`{}` at byte {})",
+            char::from(b),
+            sc.offset
+        )));
+    }
+    let _ = sc.peek();
+    writer.finish()
+}
+
+/// Translate events held in memory into a bundle `Value` (for the HTTP
+/// `host` server). Warnings are returned alongside.
+pub fn translate_values_with_warnings<E: Env>(
+    identity: &Value,
+    events: &[Value],
+    config: &Config,
+    env: E,
+) -> Result<(Value, Vec<Warning>), ResultsError> {
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    let mut writer = BundleWriter::new(&mut out, identity, config, env, Format::Bundle)?;
+    for e in events {
+        warnings.extend(writer.write_event(e)?);
+    }
+    writer.finish()?;
+    let v = serde_json::from_slice(&out).map_err(|e| ResultsError::NotJson(e.to_string()))?;
+    Ok((v, warnings))
+}
+
+/// [`translate_values_with_warnings`] without the warnings.
+pub fn translate_values<E: Env>(
+    identity: &Value,
+    events: &[Value],
+    config: &Config,
+    env: E,
+) -> Result<Value, ResultsError> {
+    translate_values_with_warnings(identity, events, config, env).map(|(v, _)| v)
+}

@@ -1,0 +1,390 @@
+//! A small JSON value that borrows strings from the input when it can, and
+//! the Python-layout writer the bundle is printed with.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::Write;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Number, Value};
+
+/// A JSON value; strings and keys borrow from the input where possible.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Val<'a> {
+    Null,
+    Bool(bool),
+    Num(Number),
+    Str(Cow<'a, str>),
+    Arr(Vec<Val<'a>>),
+    Obj(Vec<(Cow<'a, str>, Val<'a>)>),
+}
+
+impl Val<'_> {
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Val::Null => "null",
+            Val::Bool(_) => "boolean",
+            Val::Num(_) => "number",
+            Val::Str(_) => "string",
+            Val::Arr(_) => "array",
+            Val::Obj(_) => "object",
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Val::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_value(v: &Value) -> Val<'_> {
+        match v {
+            Value::Null => Val::Null,
+            Value::Bool(b) => Val::Bool(*b),
+            Value::Number(n) => Val::Num(n.clone()),
+            Value::String(s) => Val::Str(Cow::Borrowed(s)),
+            Value::Array(a) => Val::Arr(a.iter().map(Val::from_value).collect()),
+            Value::Object(o) => Val::Obj(
+                o.iter()
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Val::from_value(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn to_value(&self) -> Value {
+        match self {
+            Val::Null => Value::Null,
+            Val::Bool(b) => Value::Bool(*b),
+            Val::Num(n) => Value::Number(n.clone()),
+            Val::Str(s) => Value::String(s.to_string()),
+            Val::Arr(a) => Value::Array(a.iter().map(Val::to_value).collect()),
+            Val::Obj(o) => Value::Object(
+                o.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Compact JSON with sorted keys and UTF-8 kept (the STIX 2.1 id name form).
+    pub(crate) fn write_canonical(&self, out: &mut Vec<u8>) {
+        match self {
+            Val::Obj(o) => {
+                let mut keys: Vec<&(Cow<'_, str>, Val<'_>)> = o.iter().collect();
+                keys.sort_by(|a, b| a.0.cmp(&b.0));
+                out.push(b'{');
+                for (i, (k, v)) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str_utf8(out, k);
+                    out.push(b':');
+                    v.write_canonical(out);
+                }
+                out.push(b'}');
+            }
+            Val::Arr(a) => {
+                out.push(b'[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    v.write_canonical(out);
+                }
+                out.push(b']');
+            }
+            Val::Str(s) => write_str_utf8(out, s),
+            other => write_scalar(out, other),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Val<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValVisitor)
+    }
+}
+
+struct ValVisitor;
+
+impl<'de> Visitor<'de> for ValVisitor {
+    type Value = Val<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Val::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Val::Num(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Val::Num(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Number::from_f64(v).map_or(Val::Null, Val::Num))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Val::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Val::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Val::Str(Cow::Owned(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Val::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Val::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        Val::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Val::Arr(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out: Vec<(Cow<'de, str>, Val<'de>)> = Vec::new();
+        while let Some(k) = map.next_key::<CowStr<'de>>()? {
+            let v: Val<'de> = map.next_value()?;
+            // JSON objects with duplicate keys: the last value wins, as in Python.
+            if let Some(slot) = out.iter_mut().find(|(key, _)| *key == k.0) {
+                slot.1 = v;
+            } else {
+                out.push((k.0, v));
+            }
+        }
+        Ok(Val::Obj(out))
+    }
+}
+
+/// A map key or string that borrows when the deserializer allows it.
+pub(crate) struct CowStr<'de>(pub(crate) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for CowStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Writing, in `json.dumps(..., indent=4)` layout.
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// A JSON string with Python's escaping: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`,
+/// `\f`, other controls and every non-ASCII character as `\uXXXX`.
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+            continue;
+        }
+        if b >= 0x80 {
+            // Handled per char below; only at char starts.
+            if b & 0xC0 == 0x80 {
+                continue;
+            }
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            0x00..=0x1f | 0x7f => push_u(out, u16::from(b)),
+            _ => {
+                let c = s[i..].chars().next().unwrap_or('\u{fffd}');
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    push_u(out, *u);
+                }
+                start = i + c.len_utf8();
+                continue;
+            }
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+fn push_u(out: &mut Vec<u8>, u: u16) {
+    out.extend_from_slice(b"\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[usize::from((u >> shift) & 0xf)]);
+    }
+}
+
+/// A JSON string with only the mandatory escapes (UTF-8 kept), as Python's
+/// `json.dumps(..., ensure_ascii=False)`.
+fn write_str_utf8(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => push_u(out, u16::from(b)),
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+fn write_number(out: &mut Vec<u8>, n: &Number) {
+    if let Some(i) = n.as_i64() {
+        let _ = write!(out, "{i}");
+    } else if let Some(u) = n.as_u64() {
+        let _ = write!(out, "{u}");
+    } else if let Some(f) = n.as_f64() {
+        out.extend_from_slice(crate::pyjson::python_float_repr(f).as_bytes());
+    }
+}
+
+fn write_scalar(out: &mut Vec<u8>, v: &Val<'_>) {
+    match v {
+        Val::Null => out.extend_from_slice(b"null"),
+        Val::Bool(true) => out.extend_from_slice(b"true"),
+        Val::Bool(false) => out.extend_from_slice(b"false"),
+        Val::Num(n) => write_number(out, n),
+        Val::Str(s) => write_str(out, s),
+        Val::Arr(_) | Val::Obj(_) => {}
+    }
+}
+
+pub(crate) fn newline(out: &mut Vec<u8>, level: usize) {
+    out.push(b'\n');
+    out.resize(out.len() + level * 4, b' ');
+}
+
+/// `json.dumps(v, indent=4)` of `v`, whose first line is already positioned
+/// and whose nesting level is `level`.
+pub(crate) fn write_pretty(out: &mut Vec<u8>, v: &Val<'_>, level: usize) {
+    match v {
+        Val::Arr(a) if a.is_empty() => out.extend_from_slice(b"[]"),
+        Val::Obj(o) if o.is_empty() => out.extend_from_slice(b"{}"),
+        Val::Arr(a) => {
+            out.push(b'[');
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                newline(out, level + 1);
+                write_pretty(out, item, level + 1);
+            }
+            newline(out, level);
+            out.push(b']');
+        }
+        Val::Obj(o) => {
+            out.push(b'{');
+            for (i, (k, item)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                newline(out, level + 1);
+                write_str(out, k);
+                out.extend_from_slice(b": ");
+                write_pretty(out, item, level + 1);
+            }
+            newline(out, level);
+            out.push(b'}');
+        }
+        other => write_scalar(out, other),
+    }
+}
+
+/// `json.dumps(v)` (one line, `", "` and `": "` separators).
+pub(crate) fn write_compact(out: &mut Vec<u8>, v: &Val<'_>) {
+    match v {
+        Val::Arr(a) => {
+            out.push(b'[');
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                write_compact(out, item);
+            }
+            out.push(b']');
+        }
+        Val::Obj(o) => {
+            out.push(b'{');
+            for (i, (k, item)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                write_str(out, k);
+                out.extend_from_slice(b": ");
+                write_compact(out, item);
+            }
+            out.push(b'}');
+        }
+        other => write_scalar(out, other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn writer_matches_pyjson() {
+        let v = json!({"a": ["x\"\\\n\u{1}é😀", 1, -2, 1.5, true, null, [], {}], "b": {"c": {"d": 1e20}}});
+        let mut out = Vec::new();
+        write_pretty(&mut out, &Val::from_value(&v), 0);
+        assert_eq!(String::from_utf8(out).unwrap(), crate::pyjson::to_string_pretty(&v));
+        let mut out = Vec::new();
+        write_compact(&mut out, &Val::from_value(&v));
+        assert_eq!(String::from_utf8(out).unwrap(), crate::pyjson::to_string_compact(&v));
+    }
+
+    #[test]
+    fn canonical_sorts_keys_and_keeps_utf8() {
+        let v = json!({"value": "é", "a": [1, "x"]});
+        let mut out = Vec::new();
+        Val::from_value(&v).write_canonical(&mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), "{\"a\":[1,\"x\"],\"value\":\"é\"}");
+    }
+}

@@ -1,0 +1,498 @@
+//! The bundle writer: STIX 2.0 / 2.1 bundles in `json.dumps(indent=4)`
+//! layout, or NDJSON, written incrementally.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::engine::{Engine, FinalProp, Translated};
+use crate::env::Env;
+use crate::error::{ResultsError, Warning};
+use crate::mapping;
+use crate::value::{newline, write_compact, write_pretty, Val};
+
+/// STIX namespace for deterministic (UUIDv5) cyber-observable ids.
+const STIX_NAMESPACE: uuid::Uuid = uuid::uuid!("00abedb4-aa42-466c-9c01-fed23315a9b7");
+
+/// Translation settings (the relevant part of stix-shifter's options).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `stix_2.1`: STIX 2.1 output, using the STIX 2.1 map.
+    pub stix_2_1: bool,
+    /// `unmapped_fallback`: unmapped event keys go into one custom object.
+    pub unmapped_fallback: bool,
+    /// `mapping.to_stix_map`: a replacement map (stix-shifter's format).
+    pub to_stix_map: Option<Value>,
+    /// Apply the transmit-time pre-processing ([`crate::preprocess_event`]) to
+    /// each event before translating it. On by default: it is idempotent, so
+    /// raw Sysdig events and `transmit results` output translate the same.
+    pub preprocess: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            stix_2_1: false,
+            unmapped_fallback: false,
+            to_stix_map: None,
+            preprocess: true,
+        }
+    }
+}
+
+impl Config {
+    /// Read the options object of `translate` (`stix_2.1`, `unmapped_fallback`,
+    /// `mapping.to_stix_map`; other keys are left to the caller's validation).
+    pub fn from_options(options: &Value) -> Result<Config, ResultsError> {
+        let mut c = Config::default();
+        let Value::Object(o) = options else {
+            return Err(ResultsError::Options("options must be a JSON object".into()));
+        };
+        let flag = |k: &str| match o.get(k) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(ResultsError::Options(format!("`{k}` must be a boolean"))),
+        };
+        c.stix_2_1 = flag("stix_2.1")?;
+        c.unmapped_fallback = flag("unmapped_fallback")?;
+        if let Some(m) = o.get("mapping").and_then(|m| m.get("to_stix_map")) {
+            c.to_stix_map = Some(m.clone());
+        }
+        Ok(c)
+    }
+}
+
+/// Output form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One bundle, as stix-shifter's CLI prints it.
+    Bundle,
+    /// One JSON object per line: each observed-data (and, for STIX 2.1, each
+    /// newly seen object after the observed-data that references it); no
+    /// identity and no bundle wrapper.
+    Ndjson,
+}
+
+/// Counters of one translation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Input elements seen.
+    pub events: usize,
+    /// observed-data objects written.
+    pub observed_data: usize,
+    /// Input elements skipped (not an object, or nothing mappable).
+    pub skipped: usize,
+    /// STIX 2.1 objects written after observed-data (deduplicated).
+    pub objects: usize,
+    /// Warnings reported.
+    pub warnings: usize,
+}
+
+/// Writes a bundle event by event; memory stays flat (apart from the set of
+/// STIX 2.1 ids already written).
+pub struct BundleWriter<W: Write, E: Env> {
+    out: W,
+    env: E,
+    engine: std::sync::Arc<Engine>,
+    identity: Value,
+    identity_id: String,
+    bundle_id: String,
+    format: Format,
+    stix_2_1: bool,
+    started: bool,
+    buf: Vec<u8>,
+    /// STIX 2.1: hash of an emitted id → hash of its content.
+    emitted: HashMap<u64, u64>,
+    stats: Stats,
+}
+
+fn hash_bytes(b: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    b.hash(&mut h);
+    h.finish()
+}
+
+impl<W: Write, E: Env> BundleWriter<W, E> {
+    /// Check the identity and the map; nothing is written until the first
+    /// event (or [`finish`](Self::finish)), so early errors leave `out` empty.
+    pub fn new(
+        out: W,
+        identity: &Value,
+        config: &Config,
+        mut env: E,
+        format: Format,
+    ) -> Result<Self, ResultsError> {
+        let Value::Object(id_obj) = identity else {
+            return Err(ResultsError::IdentityNotObject);
+        };
+        let identity_id = match id_obj.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            _ => return Err(ResultsError::IdentityMissing("id")),
+        };
+        let name = match id_obj.get("name") {
+            Some(Value::String(s)) => s.clone(),
+            _ => return Err(ResultsError::IdentityMissing("name")),
+        };
+        let map = mapping::load(config.stix_2_1, config.to_stix_map.as_ref())?;
+        let engine = Engine {
+            map,
+            preprocess: config.preprocess,
+            fallback_type: config
+                .unmapped_fallback
+                .then(|| format!("x-{}", name.replace('_', "-"))),
+        };
+        let bundle_id = format!("bundle--{}", env.uuid4());
+        Ok(BundleWriter {
+            out,
+            env,
+            engine: std::sync::Arc::new(engine),
+            identity: identity.clone(),
+            identity_id,
+            bundle_id,
+            format,
+            stix_2_1: config.stix_2_1,
+            started: false,
+            buf: Vec::with_capacity(1 << 16),
+            emitted: HashMap::new(),
+            stats: Stats::default(),
+        })
+    }
+
+    fn start(&mut self) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        if self.format == Format::Bundle {
+            self.buf.extend_from_slice(b"{\n    \"type\": \"bundle\",\n    \"id\": ");
+            crate::value::write_str(&mut self.buf, &self.bundle_id);
+            self.buf.extend_from_slice(b",\n    \"objects\": [\n        ");
+            write_pretty(&mut self.buf, &Val::from_value(&self.identity), 2);
+        }
+    }
+
+    /// Translate and write one event (raw or pre-processed). Returns the
+    /// warnings for it (with `event` set to its position in this writer).
+    pub fn write_event(&mut self, event: &Value) -> Result<Vec<Warning>, ResultsError> {
+        let index = self.stats.events;
+        let engine = self.engine.clone();
+        let t = engine
+            .translate(event)
+            .map_err(|e| ResultsError::BadEvent {
+                index,
+                detail: e.to_string(),
+            })?;
+        self.write_translated(t)
+    }
+
+    /// Translate and write one event given as JSON text (the streaming path:
+    /// strings are borrowed from `text`).
+    pub(crate) fn write_event_slice(&mut self, text: &[u8]) -> Result<Vec<Warning>, ResultsError> {
+        let index = self.stats.events;
+        let mut de = serde_json::Deserializer::from_slice(text);
+        let engine = self.engine.clone();
+        let t = engine
+            .translate(&mut de)
+            .and_then(|t| de.end().map(|()| t))
+            .map_err(|e| ResultsError::BadEvent {
+                index,
+                detail: e.to_string(),
+            })?;
+        self.write_translated(t)
+    }
+
+    fn write_translated(&mut self, mut t: Translated<'_, '_>) -> Result<Vec<Warning>, ResultsError> {
+        let index = self.stats.events;
+        self.stats.events += 1;
+        let mut warnings = std::mem::take(&mut t.warnings);
+        let skip = if let Some(kind) = t.not_object {
+            Some(format!("expected an object, found {kind}; event skipped"))
+        } else if t.objects.is_empty() {
+            Some("no STIX object could be built from this event; event skipped".to_owned())
+        } else {
+            None
+        };
+        if let Some(msg) = skip {
+            warnings.push(Warning::new(None, msg));
+            self.stats.skipped += 1;
+        } else {
+            self.start();
+            let now = self.env.now();
+            let od_id = format!("observed-data--{}", self.env.uuid4());
+            let mut obs: Vec<(Cow<'_, str>, Val<'_>)> = Vec::new();
+            let first = t.obs.iter().find(|(k, _)| *k == "first_observed").map(|(_, v)| v.clone());
+            let last = t.obs.iter().find(|(k, _)| *k == "last_observed").map(|(_, v)| v.clone());
+            // No timestamp, or an unusable one: the translation time (contract §6.2).
+            obs.push((
+                Cow::Borrowed("first_observed"),
+                first.unwrap_or_else(|| Val::Str(Cow::Owned(now.clone()))),
+            ));
+            obs.push((
+                Cow::Borrowed("last_observed"),
+                last.unwrap_or_else(|| Val::Str(Cow::Owned(now.clone()))),
+            ));
+            for (k, v) in &t.obs {
+                if !matches!(*k, "first_observed" | "last_observed") {
+                    obs.push((Cow::Borrowed(k), v.clone()));
+                }
+            }
+            if self.stix_2_1 {
+                self.write_21(&t, od_id, now, obs);
+            } else {
+                self.write_20(&t, od_id, now, obs);
+            }
+            self.stats.observed_data += 1;
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        for w in &mut warnings {
+            w.event = Some(index);
+        }
+        self.stats.warnings += warnings.len();
+        Ok(warnings)
+    }
+
+    fn header<'a>(&self, od_id: String, now: &str) -> Vec<(Cow<'a, str>, Val<'a>)> {
+        vec![
+            (Cow::Borrowed("id"), Val::Str(Cow::Owned(od_id))),
+            (Cow::Borrowed("type"), Val::Str(Cow::Borrowed("observed-data"))),
+            (
+                Cow::Borrowed("created_by_ref"),
+                Val::Str(Cow::Owned(self.identity_id.clone())),
+            ),
+            (Cow::Borrowed("created"), Val::Str(Cow::Owned(now.to_owned()))),
+            (Cow::Borrowed("modified"), Val::Str(Cow::Owned(now.to_owned()))),
+        ]
+    }
+
+    fn emit(&mut self, v: &Val<'_>) {
+        match self.format {
+            Format::Bundle => {
+                self.buf.push(b',');
+                newline(&mut self.buf, 2);
+                write_pretty(&mut self.buf, v, 2);
+            }
+            Format::Ndjson => {
+                write_compact(&mut self.buf, v);
+                self.buf.push(b'\n');
+            }
+        }
+    }
+
+    fn write_20(&mut self, t: &Translated<'_, '_>, od_id: String, now: String, obs: Vec<(Cow<'_, str>, Val<'_>)>) {
+        let mut od = self.header(od_id, &now);
+        let objects = t
+            .objects
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let mut props = vec![(Cow::Borrowed("type"), Val::Str(Cow::Borrowed(o.ty)))];
+                for (name, p) in &o.props {
+                    props.push((Cow::Borrowed(name.as_str()), prop_val(p, |i| i.to_string())));
+                }
+                (Cow::Owned(i.to_string()), Val::Obj(props))
+            })
+            .collect();
+        od.push((Cow::Borrowed("objects"), Val::Obj(objects)));
+        od.extend(obs);
+        od.push((Cow::Borrowed("number_observed"), Val::Num(1.into())));
+        self.emit(&Val::Obj(od));
+    }
+
+    fn write_21(&mut self, t: &Translated<'_, '_>, od_id: String, now: String, obs: Vec<(Cow<'_, str>, Val<'_>)>) {
+        let n = t.objects.len();
+        let mut ids: Vec<Option<String>> = vec![None; n];
+        let mut fresh = vec![false; n];
+        // Assign ids so that referenced objects get theirs first.
+        loop {
+            let mut progress = false;
+            let mut pending = false;
+            for i in 0..n {
+                if ids[i].is_some() {
+                    continue;
+                }
+                let ready = t.objects[i].props.iter().all(|(_, p)| match p {
+                    FinalProp::Ref(r) => ids[*r].is_some() || *r == i,
+                    FinalProp::Refs(rs) => rs.iter().all(|r| ids[*r].is_some() || *r == i),
+                    FinalProp::V(_) => true,
+                });
+                if !ready {
+                    pending = true;
+                    continue;
+                }
+                let (id, is_new) = self.assign_id(t, i, &ids);
+                ids[i] = Some(id);
+                fresh[i] = is_new;
+                progress = true;
+            }
+            if !pending {
+                break;
+            }
+            if !progress {
+                // A reference cycle: random ids for what is left.
+                for i in 0..n {
+                    if ids[i].is_none() {
+                        ids[i] = Some(format!("{}--{}", t.objects[i].ty, self.env.uuid4()));
+                        fresh[i] = true;
+                    }
+                }
+                break;
+            }
+        }
+        let ids: Vec<String> = ids.into_iter().map(Option::unwrap_or_default).collect();
+        let mut od = self.header(od_id, &now);
+        od.extend(obs);
+        od.push((Cow::Borrowed("number_observed"), Val::Num(1.into())));
+        let mut refs: Vec<Val<'_>> = Vec::with_capacity(n);
+        let mut listed: Vec<&str> = Vec::with_capacity(n);
+        for &i in &t.real_order {
+            if !listed.contains(&ids[i].as_str()) {
+                listed.push(&ids[i]);
+                refs.push(Val::Str(Cow::Borrowed(&ids[i])));
+            }
+        }
+        od.push((Cow::Borrowed("object_refs"), Val::Arr(refs)));
+        od.push((Cow::Borrowed("spec_version"), Val::Str(Cow::Borrowed("2.1"))));
+        self.emit(&Val::Obj(od));
+        let mut written: Vec<&str> = Vec::new();
+        for &i in &t.real_order {
+            if !fresh[i] || written.contains(&ids[i].as_str()) {
+                continue;
+            }
+            written.push(&ids[i]);
+            let o = &t.objects[i];
+            let mut props = vec![(Cow::Borrowed("type"), Val::Str(Cow::Borrowed(o.ty)))];
+            for (k, (name, p)) in o.props.iter().enumerate() {
+                props.push((Cow::Borrowed(name.as_str()), prop_val(p, |r| ids[r].clone())));
+                if k == 0 {
+                    props.push((Cow::Borrowed("id"), Val::Str(Cow::Borrowed(&ids[i]))));
+                    props.push((Cow::Borrowed("spec_version"), Val::Str(Cow::Borrowed("2.1"))));
+                }
+            }
+            self.emit(&Val::Obj(props));
+            self.stats.objects += 1;
+        }
+    }
+
+    /// The id of object `i` and whether it still has to be written.
+    fn assign_id<'a>(&mut self, t: &'a Translated<'_, 'a>, i: usize, ids: &[Option<String>]) -> (String, bool) {
+        let o = &t.objects[i];
+        let resolve = |p: &FinalProp<'a>| -> Val<'a> { prop_val(p, |r| ids[r].clone().unwrap_or_default()) };
+        let all: Vec<(Cow<'a, str>, Val<'a>)> = o
+            .props
+            .iter()
+            .map(|(k, p)| (Cow::Borrowed(k.as_str()), resolve(p)))
+            .collect();
+        let Some(name) = contributing_name(o.ty, &all) else {
+            return (format!("{}--{}", o.ty, self.env.uuid4()), true);
+        };
+        let mut content = Vec::with_capacity(256);
+        content.extend_from_slice(o.ty.as_bytes());
+        Val::Obj(all.clone()).write_canonical(&mut content);
+        let content_hash = hash_bytes(&content);
+        let mut full = Vec::with_capacity(256);
+        Val::Obj(all).write_canonical(&mut full);
+        for candidate in [name.as_slice(), full.as_slice()] {
+            let id = format!("{}--{}", o.ty, uuid::Uuid::new_v5(&STIX_NAMESPACE, candidate));
+            let key = hash_bytes(id.as_bytes());
+            match self.emitted.get(&key) {
+                None => {
+                    self.emitted.insert(key, content_hash);
+                    return (id, true);
+                }
+                Some(h) if *h == content_hash => return (id, false),
+                // Same identifying properties, different object: never merge.
+                Some(_) => {
+                    if candidate == full.as_slice() || name == full {
+                        break;
+                    }
+                }
+            }
+        }
+        (format!("{}--{}", o.ty, self.env.uuid4()), true)
+    }
+
+    /// Close the bundle and flush.
+    pub fn finish(mut self) -> Result<Stats, ResultsError> {
+        self.start();
+        if self.format == Format::Bundle {
+            if self.stix_2_1 {
+                self.buf.extend_from_slice(b"\n    ]\n}\n");
+            } else {
+                self.buf.extend_from_slice(b"\n    ],\n    \"spec_version\": \"2.0\"\n}\n");
+            }
+        }
+        self.out.write_all(&self.buf)?;
+        self.out.flush()?;
+        Ok(self.stats)
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+}
+
+
+fn prop_val<'a>(p: &FinalProp<'a>, id: impl Fn(usize) -> String) -> Val<'a> {
+    match p {
+        FinalProp::V(v) => v.clone(),
+        FinalProp::Ref(r) => Val::Str(Cow::Owned(id(*r))),
+        FinalProp::Refs(rs) => Val::Arr(rs.iter().map(|r| Val::Str(Cow::Owned(id(*r)))).collect()),
+    }
+}
+
+/// STIX 2.1 ID-contributing properties (STIX 2.1 §2.9 and each SCO's section).
+fn contributing(ty: &str) -> &'static [&'static str] {
+    match ty {
+        "artifact" => &["hashes", "payload_bin"],
+        "autonomous-system" => &["number"],
+        "directory" => &["path"],
+        "domain-name" | "email-addr" | "ipv4-addr" | "ipv6-addr" | "mac-addr" | "url" => &["value"],
+        "email-message" => &["from_ref", "subject", "body"],
+        "file" => &["hashes", "name", "extensions", "parent_directory_ref"],
+        "mutex" => &["name"],
+        "network-traffic" => &[
+            "start", "end", "src_ref", "dst_ref", "src_port", "dst_port", "protocols", "extensions",
+        ],
+        // STIX 2.1 names none for process; stix-shifter uses `x_unique_id`.
+        "process" => &["x_unique_id"],
+        "software" => &["name", "cpe", "swid", "vendor", "version"],
+        "user-account" => &["account_type", "user_id", "account_login"],
+        "windows-registry-key" => &["key", "values"],
+        "x509-certificate" => &["hashes", "serial_number"],
+        _ => &[],
+    }
+}
+
+const HASH_ORDER: [&str; 4] = ["MD5", "SHA-1", "SHA-256", "SHA-512"];
+
+fn contributing_name(ty: &str, props: &[(Cow<'_, str>, Val<'_>)]) -> Option<Vec<u8>> {
+    let names = contributing(ty);
+    let mut chosen: Vec<(Cow<'_, str>, Val<'_>)> = Vec::new();
+    for (k, v) in props {
+        if !names.contains(&k.as_ref()) {
+            continue;
+        }
+        if k == "hashes" {
+            let Val::Obj(hs) = v else { continue };
+            if let Some((hk, hv)) = HASH_ORDER
+                .iter()
+                .find_map(|h| hs.iter().find(|(k, _)| k == h))
+            {
+                chosen.push((k.clone(), Val::Obj(vec![(hk.clone(), hv.clone())])));
+            }
+            continue;
+        }
+        chosen.push((k.clone(), v.clone()));
+    }
+    if chosen.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(128);
+    Val::Obj(chosen).write_canonical(&mut out);
+    Some(out)
+}
