@@ -121,7 +121,9 @@ pub const KNOWN_OPERATOR_KEYS: &[&str] = &[
     "ObservationOperators.FollowedBy",
 ];
 
-fn parse_from_stix(v: &Value) -> Result<HashMap<String, HashMap<String, Vec<String>>>, MappingError> {
+fn parse_from_stix(
+    v: &Value,
+) -> Result<HashMap<String, HashMap<String, Vec<String>>>, MappingError> {
     let file = "from_stix_map";
     let obj = v
         .as_object()
@@ -195,10 +197,12 @@ fn embedded(name: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
-static DEFAULT_20: LazyLock<QueryMapping> =
-    LazyLock::new(|| QueryMapping::build(default_raw(false)).unwrap_or_else(|_| QueryMapping::empty()));
-static DEFAULT_21: LazyLock<QueryMapping> =
-    LazyLock::new(|| QueryMapping::build(default_raw(true)).unwrap_or_else(|_| QueryMapping::empty()));
+static DEFAULT_20: LazyLock<QueryMapping> = LazyLock::new(|| {
+    QueryMapping::build(default_raw(false)).unwrap_or_else(|_| QueryMapping::empty())
+});
+static DEFAULT_21: LazyLock<QueryMapping> = LazyLock::new(|| {
+    QueryMapping::build(default_raw(true)).unwrap_or_else(|_| QueryMapping::empty())
+});
 
 fn default_raw(stix_2_1: bool) -> [Value; 3] {
     [
@@ -253,7 +257,10 @@ impl QueryMapping {
             .as_object()
             .ok_or_else(|| MappingError::new("mapping", "", "expected an object"))?;
         let mut raw = default_raw(stix_2_1);
-        for (i, name) in ["from_stix_map", "operators", "config_map"].iter().enumerate() {
+        for (i, name) in ["from_stix_map", "operators", "config_map"]
+            .iter()
+            .enumerate()
+        {
             if let Some(v) = obj.get(*name) {
                 raw[i] = v.clone();
             }

@@ -280,10 +280,12 @@ fn prune_observations(
     match e {
         ObservationExpr::Observation(o) => {
             let comparison = prune_comparisons(&o.comparison, mapping, unmapped)?;
-            Some(ObservationExpr::Observation(stixshift_pattern::Observation {
-                comparison,
-                span: o.span,
-            }))
+            Some(ObservationExpr::Observation(
+                stixshift_pattern::Observation {
+                    comparison,
+                    span: o.span,
+                },
+            ))
         }
         ObservationExpr::Binary { op, left, right } => {
             let l = prune_observations(left, mapping, unmapped);
@@ -486,7 +488,10 @@ impl Builder<'_, '_> {
                     let text = literal_text(item, first_field)?;
                     parts.push(format_value(&text, field_type, severity)?);
                 }
-                (format!("({})", parts.join(",")), value_rule(field_type, severity))
+                (
+                    format!("({})", parts.join(",")),
+                    value_rule(field_type, severity),
+                )
             }
             Operand::Constant(k) => {
                 let text = literal_text(k, first_field)?;
@@ -497,7 +502,14 @@ impl Builder<'_, '_> {
                     let rule = format!(
                         "severity: STIX score {op_text} {score} holds exactly for Sysdig severity {op} {sysdig} (score = (10 - severity) * 10)"
                     );
-                    return Ok(self.finish(c, fields, field_type, rule, op.to_owned(), sysdig.to_string()));
+                    return Ok(self.finish(
+                        c,
+                        fields,
+                        field_type,
+                        rule,
+                        op.to_owned(),
+                        sysdig.to_string(),
+                    ));
                 }
                 (
                     format_value(&text, field_type, severity)?,
@@ -560,7 +572,9 @@ impl Builder<'_, '_> {
 
 fn value_rule(field_type: FieldType, severity: bool) -> String {
     match (field_type, severity) {
-        (FieldType::Int, true) => "severity: STIX score bucketed to Sysdig 0-7 (91-100 -> 0 ... 1-30 -> 7)".to_owned(),
+        (FieldType::Int, true) => {
+            "severity: STIX score bucketed to Sysdig 0-7 (91-100 -> 0 ... 1-30 -> 7)".to_owned()
+        }
         (FieldType::Int, false) => "int: ASCII digits, unquoted".to_owned(),
         (FieldType::String, _) => "string: double-quoted, `\"` and `\\` escaped".to_owned(),
         (FieldType::Mac, _) => "mac: MAC address check, double-quoted".to_owned(),
@@ -763,7 +777,10 @@ mod tests {
                         "<" => s < n,
                         _ => s <= n,
                     };
-                    assert_eq!(stix, sysdig, "score {op} {v} vs severity {sop} {n} at s={s}");
+                    assert_eq!(
+                        stix, sysdig,
+                        "score {op} {v} vs severity {sop} {n} at s={s}"
+                    );
                 }
             }
         }
@@ -773,17 +790,39 @@ mod tests {
     #[test]
     fn windows_split_at_fourteen_days() {
         let day = 86_400 * 1_000_000_000i128;
-        let w = split_window(Window { from: 0, to: 30 * day });
+        let w = split_window(Window {
+            from: 0,
+            to: 30 * day,
+        });
         assert_eq!(
             w,
             vec![
-                Window { from: 0, to: 14 * day },
-                Window { from: 14 * day, to: 28 * day },
-                Window { from: 28 * day, to: 30 * day },
+                Window {
+                    from: 0,
+                    to: 14 * day
+                },
+                Window {
+                    from: 14 * day,
+                    to: 28 * day
+                },
+                Window {
+                    from: 28 * day,
+                    to: 30 * day
+                },
             ]
         );
-        assert_eq!(split_window(Window { from: 5, to: 5 }), vec![Window { from: 5, to: 5 }]);
-        assert_eq!(split_window(Window { from: 0, to: 14 * day }).len(), 1);
+        assert_eq!(
+            split_window(Window { from: 5, to: 5 }),
+            vec![Window { from: 5, to: 5 }]
+        );
+        assert_eq!(
+            split_window(Window {
+                from: 0,
+                to: 14 * day
+            })
+            .len(),
+            1
+        );
     }
 
     #[test]

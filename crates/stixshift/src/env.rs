@@ -1,0 +1,21 @@
+//! Every environment variable stixshift reads, in one place.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Fix "now" (milliseconds since the epoch) for the default query window:
+/// reproducible translations and tests. Unset: the system clock, read per
+/// call.
+pub const STIXSHIFT_NOW_MS: &str = "STIXSHIFT_NOW_MS";
+
+/// "Now" in milliseconds since the epoch: `STIXSHIFT_NOW_MS` or the clock.
+pub fn now_ms() -> i64 {
+    if let Some(ms) = std::env::var(STIXSHIFT_NOW_MS)
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+    {
+        return ms;
+    }
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

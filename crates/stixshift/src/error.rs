@@ -1,0 +1,180 @@
+//! The one error type the CLI and the `host` server see, and its mapping
+//! onto stix-shifter's error codes and JSON envelopes.
+
+use serde_json::{json, Value};
+
+use stixshift_translate::mapping::MappingError;
+use stixshift_translate::query::QueryError;
+
+/// The connector name used in envelopes and message prefixes.
+pub const CONNECTOR: &str = "sysdig";
+
+/// stix-shifter's error codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// `invalid_parameter`
+    InvalidParameter,
+    /// `mapping_error`
+    MappingError,
+    /// `not_implemented`
+    NotImplemented,
+    /// `translation_error`
+    TranslationError,
+    /// `results_translation_error`
+    ResultsTranslationError,
+    /// `authentication_fail`
+    AuthenticationFail,
+    /// `forbidden`
+    Forbidden,
+    /// `certificate_fail`
+    CertificateFail,
+    /// `service_unavailable`
+    ServiceUnavailable,
+    /// `invalid_query`
+    InvalidQuery,
+    /// `too_many_requests`
+    TooManyRequests,
+    /// `no_results`
+    NoResults,
+    /// `unknown`
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The wire string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidParameter => "invalid_parameter",
+            ErrorCode::MappingError => "mapping_error",
+            ErrorCode::NotImplemented => "not_implemented",
+            ErrorCode::TranslationError => "translation_error",
+            ErrorCode::ResultsTranslationError => "results_translation_error",
+            ErrorCode::AuthenticationFail => "authentication_fail",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::CertificateFail => "certificate_fail",
+            ErrorCode::ServiceUnavailable => "service_unavailable",
+            ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::NoResults => "no_results",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+}
+
+/// Which stix-shifter operation family an error belongs to: it decides the
+/// envelope's key order and prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Query translation and the framework around it.
+    Translation,
+    /// Results translation (no `connector` key, no prefix).
+    Results,
+    /// Transmission (`error` before `code`).
+    Transmission,
+}
+
+/// Everything that can go wrong, at the boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Query translation failed.
+    #[error("{0}")]
+    Query(#[from] QueryError),
+    /// A user-supplied mapping file is malformed.
+    #[error("data mapping error : {0}")]
+    Mapping(#[from] MappingError),
+    /// The options object failed validation (message as stix-shifter words it).
+    #[error("STIX translation error: {0}")]
+    Options(String),
+    /// `sysdig:<dialect>` with an unknown dialect.
+    #[error("unknown dialect : {0}")]
+    UnknownDialect(String),
+    /// `options.language` other than `stix`.
+    #[error("unsupported language : {0}")]
+    UnsupportedLanguage(String),
+    /// A module other than `sysdig`.
+    #[error("unsupported datasource : {0} is an unsupported data source.")]
+    UnsupportedDataSource(String),
+    /// An argument that is not what the command takes.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// Results translation failed.
+    #[error("result translation error : {0}")]
+    Results(String),
+}
+
+impl Error {
+    /// The stix-shifter code. Exhaustive: a new variant must choose one.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Query(q) => match q {
+                QueryError::Syntax { .. } => ErrorCode::InvalidParameter,
+                QueryError::Unmapped { .. } => ErrorCode::MappingError,
+                QueryError::Unsupported(_) => ErrorCode::NotImplemented,
+                QueryError::Invalid(_) => ErrorCode::TranslationError,
+            },
+            Error::Mapping(_) => ErrorCode::MappingError,
+            Error::Options(_) => ErrorCode::TranslationError,
+            Error::UnknownDialect(_) => ErrorCode::InvalidParameter,
+            Error::UnsupportedLanguage(_) => ErrorCode::InvalidParameter,
+            Error::UnsupportedDataSource(_) => ErrorCode::NotImplemented,
+            Error::InvalidArgument(_) => ErrorCode::InvalidParameter,
+            Error::Results(_) => ErrorCode::ResultsTranslationError,
+        }
+    }
+
+    /// The envelope family of this error.
+    pub fn stage(&self) -> Stage {
+        match self {
+            Error::Results(_) => Stage::Results,
+            Error::Query(_)
+            | Error::Mapping(_)
+            | Error::Options(_)
+            | Error::UnknownDialect(_)
+            | Error::UnsupportedLanguage(_)
+            | Error::UnsupportedDataSource(_)
+            | Error::InvalidArgument(_) => Stage::Translation,
+        }
+    }
+
+    /// A longer explanation for people (stderr), where there is one: the
+    /// caret rendering of a pattern syntax error.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Error::Query(QueryError::Syntax { error, pattern }) => Some(error.render(pattern)),
+            _ => None,
+        }
+    }
+
+    /// stix-shifter's error JSON for this error.
+    pub fn to_json(&self) -> Value {
+        let connector = match self {
+            Error::UnsupportedDataSource(name) => name.as_str(),
+            _ => CONNECTOR,
+        };
+        envelope(self.stage(), self.code(), &self.to_string(), connector)
+    }
+}
+
+/// Build a stix-shifter error object with the key order of each stage.
+pub fn envelope(stage: Stage, code: ErrorCode, message: &str, connector: &str) -> Value {
+    let prefixed = format!("{connector} connector error => {message}");
+    match stage {
+        Stage::Translation => json!({
+            "success": false,
+            "connector": connector,
+            "code": code.as_str(),
+            "error": prefixed,
+        }),
+        Stage::Transmission => json!({
+            "success": false,
+            "connector": connector,
+            "error": prefixed,
+            "code": code.as_str(),
+        }),
+        Stage::Results => json!({
+            "success": false,
+            "code": code.as_str(),
+            "error": message,
+        }),
+    }
+}

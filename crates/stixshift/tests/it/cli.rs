@@ -1,0 +1,1 @@
+//! CLI behaviour beyond the reference's examples.
