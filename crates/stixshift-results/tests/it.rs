@@ -1,0 +1,308 @@
+//! Integration tests: spec examples (R1–R3), goldens over varied events for
+//! both STIX versions, references property, streaming = in-memory.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use stixshift_results::{
+    default_to_stix_map, preprocess_event, translate_reader, translate_values, Config, FixedEnv, Format,
+};
+
+fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn read(p: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(golden_dir().join(p)).unwrap()).unwrap()
+}
+
+fn identity() -> Value {
+    read("spec/identity.json")
+}
+
+/// Where produced bundles go for the stix2-validator run.
+fn bundle_dir() -> PathBuf {
+    std::env::var_os("STIXSHIFT_BUNDLE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stix-bundles"))
+}
+
+fn save_bundle(name: &str, stix_2_1: bool, text: &str) {
+    let dir = bundle_dir().join(if stix_2_1 { "2.1" } else { "2.0" });
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.json")), text).unwrap();
+}
+
+/// Translate through the streaming path; returns the bundle text.
+fn run(events: &Value, config: &Config) -> String {
+    let text = serde_json::to_vec(events).unwrap();
+    let mut out = Vec::new();
+    translate_reader(&identity(), text.as_slice(), config, FixedEnv::default(), &mut out, Format::Bundle, &mut |_| {})
+        .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The reference's map: our default without the documented fixes (no
+/// `ParentDirectory`, no IPv6 keys), and the 2.0 map even for STIX 2.1 (8.1.3).
+fn reference_map() -> Value {
+    let mut m = default_to_stix_map(false).clone();
+    let o = m.as_object_mut().unwrap();
+    o.remove("clientIpv6");
+    o.remove("serverIpv6");
+    o["content"]["fields"]["proc.exepath"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("transformer");
+    m
+}
+
+/// Replace random ids (bundle, observed-data, uuid4 objects) and times by
+/// placeholders numbered by first appearance; UUIDv5 ids stay.
+fn normalize(v: &Value, keep_v5: bool) -> Value {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    fn walk(v: &Value, seen: &mut HashMap<String, String>, keep_v5: bool) -> Value {
+        match v {
+            Value::String(s) => {
+                if let Some((ty, id)) = s.split_once("--") {
+                    let v5 = id.len() == 36 && &id[14..15] == "5";
+                    if !(keep_v5 && v5) && !ty.is_empty() && !ty.contains(' ') && ty != "identity" {
+                        let n = seen.len();
+                        return Value::String(seen.entry(s.clone()).or_insert_with(|| format!("{ty}--#{n}")).clone());
+                    }
+                }
+                Value::String(s.clone())
+            }
+            Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, seen, keep_v5)).collect()),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| {
+                        let x = if k == "created" || k == "modified" { json!("<now>") } else { walk(x, seen, keep_v5) };
+                        (k.clone(), x)
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    walk(v, &mut seen, keep_v5)
+}
+
+fn without_identity_times(mut v: Value) -> Value {
+    // The identity's own created/modified are data, not translation times.
+    if let Some(objs) = v["objects"].as_array_mut() {
+        objs[0] = json!("identity");
+    }
+    v
+}
+
+#[test]
+fn spec_examples_match_the_reference_in_reference_mode() {
+    for (case, input, v21) in [
+        ("r1", "r1.events.json", false),
+        ("r2", "r2.events.json", false),
+        ("r2", "r2.raw.json", false),
+        ("r3", "r3.events.json", true),
+        ("r3", "r3.raw.json", true),
+    ] {
+        let events = read(&format!("spec/{input}"));
+        let config = Config { stix_2_1: v21, to_stix_map: Some(reference_map()), ..Config::default() };
+        let ours: Value = serde_json::from_str(&run(&events, &config)).unwrap();
+        let reference = read(&format!("spec/{case}.reference.json"));
+        let keep_v5 = !v21; // 2.1 ids of file and network-traffic differ on purpose
+        assert_eq!(
+            without_identity_times(normalize(&ours, keep_v5)),
+            without_identity_times(normalize(&reference, keep_v5)),
+            "{input}"
+        );
+        if v21 {
+            let text = serde_json::to_string(&ours).unwrap();
+            for id in [
+                "mac-addr--ed7da086-a026-5bbf-b0ea-e42d4a260880",
+                "user-account--b736319a-6650-5966-aa36-c2b361e1d9cf",
+                "ipv4-addr--9b2a70bf-92d9-5cd3-a61c-f06e7f0277c9",
+                "ipv4-addr--a4a4c7b1-2b1f-5530-88d8-57fb20950502",
+                "directory--fe15158a-0ab1-5aff-bb39-b5e4853c1d29",
+            ] {
+                assert!(text.contains(id), "{input}: {id}");
+            }
+        }
+    }
+}
+
+/// Golden bundles of our default behaviour. `UPDATE_GOLDEN=1` rewrites them
+/// (then review the diff by hand, see tests/golden/README.md).
+fn check_golden(name: &str, events: &Value, v21: bool) {
+    let config = Config { stix_2_1: v21, ..Config::default() };
+    let text = run(events, &config);
+    save_bundle(name, v21, &text);
+    let path = golden_dir().join("bundles").join(format!("{name}.{}.json", if v21 { "stix21" } else { "stix20" }));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden {}", path.display()));
+    assert_eq!(text, expected, "{name}");
+    // In-memory path gives the same bundle.
+    let arr: Vec<Value> = events.as_array().unwrap().clone();
+    let v = translate_values(&identity(), &arr, &config, FixedEnv::default()).unwrap();
+    assert_eq!(v, serde_json::from_str::<Value>(&text).unwrap());
+}
+
+#[test]
+fn golden_spec_examples_default_mode() {
+    for v21 in [false, true] {
+        check_golden("r1", &read("spec/r1.events.json"), v21);
+        check_golden("r2", &read("spec/r2.raw.json"), v21);
+        check_golden("r3", &read("spec/r3.raw.json"), v21);
+    }
+}
+
+#[test]
+fn golden_varied_events() {
+    let events = read("varied.events.json");
+    for v21 in [false, true] {
+        check_golden("varied", &events, v21);
+    }
+}
+
+#[test]
+fn raw_and_preprocessed_inputs_translate_the_same() {
+    let raw = read("varied.events.json");
+    let mut pre = raw.clone();
+    for e in pre.as_array_mut().unwrap() {
+        preprocess_event(e);
+    }
+    for v21 in [false, true] {
+        let c = Config { stix_2_1: v21, ..Config::default() };
+        assert_eq!(run(&raw, &c), run(&pre, &c));
+        let off = Config { preprocess: false, ..c.clone() };
+        assert_eq!(run(&pre, &off), run(&raw, &c));
+    }
+}
+
+#[test]
+fn two_users_with_the_same_uid_stay_two_objects() {
+    let events = json!([
+        {"timestamp": "2023-11-01T17:15:14Z", "content": {"fields": {"user.uid": "0", "user.name": "root", "proc.name": "a"}}},
+        {"timestamp": "2023-11-01T17:15:15Z", "content": {"fields": {"user.uid": "0", "user.name": "alice", "proc.name": "a"}}},
+        {"timestamp": "2023-11-01T17:15:16Z", "content": {"fields": {"user.uid": "0", "user.name": "root", "proc.name": "b"}}}
+    ]);
+    let text = run(&events, &Config { stix_2_1: true, ..Config::default() });
+    save_bundle("same-uid", true, &text);
+    let b: Value = serde_json::from_str(&text).unwrap();
+    let users: Vec<&Value> = b["objects"].as_array().unwrap().iter().filter(|o| o["type"] == "user-account").collect();
+    assert_eq!(users.len(), 2, "{text}");
+    assert_ne!(users[0]["display_name"], users[1]["display_name"]);
+}
+
+#[test]
+fn bad_input_errors_and_warnings() {
+    let id = identity();
+    let go = |text: &str| {
+        let mut out = Vec::new();
+        let mut warnings = Vec::new();
+        let r = translate_reader(&id, text.as_bytes(), &Config::default(), FixedEnv::default(), &mut out, Format::Bundle, &mut |w| warnings.push(w.to_string()));
+        (r.map_err(|e| e.message()), warnings, out)
+    };
+    let (r, _, out) = go("{\"a\": 1}");
+    assert_eq!(r.unwrap_err(), "result translation error : Error when converting results to STIX: events must be a JSON array, found an object");
+    assert!(out.is_empty());
+    assert!(go("not json").0.unwrap_err().contains("events are not valid JSON"));
+    assert!(go("[{\"a\": }]").0.unwrap_err().contains("event 0: invalid JSON"));
+    assert!(go("[{},]").0.unwrap_err().contains("trailing comma"));
+    let (r, w, _) = go("[1, {\"severity\": 1, \"content\": \"x\"}, {\"content\": {\"fields\": {\"evt.type\": \"connect\", \"fd.name\": \"[::1]:5->[::2]:80\"}}}]");
+    let stats = r.unwrap();
+    assert_eq!((stats.events, stats.observed_data, stats.skipped), (3, 2, 1));
+    assert!(w.iter().any(|w| w == "event 0: expected an object, found a number; event skipped"), "{w:?}");
+    assert!(w.iter().any(|w| w.starts_with("event 1: `content`: expected an object")), "{w:?}");
+    let missing = translate_values(&json!({"id": "identity--x"}), &[], &Config::default(), FixedEnv::default()).unwrap_err();
+    assert_eq!(missing.code(), "results_translation_error");
+    assert!(missing.message().contains("missing `name`"));
+}
+
+fn event_strategy() -> impl Strategy<Value = Value> {
+    let s = || prop_oneof![Just(json!("")), Just(json!("<NA>")), "[a-z0-9./-]{1,12}".prop_map(Value::from), (0u32..70000).prop_map(|n| json!(n.to_string()))];
+    let keys = [
+        "proc.name", "proc.exepath", "proc.pname", "proc.pid", "proc.ppid", "user.name", "user.uid", "user.loginname",
+        "proc.aname[2]", "proc.aname[3]", "fd.name", "fd.l4proto", "falco.rule",
+    ];
+    let labels = ["host.mac", "kubernetes.cluster.name", "kubernetes.node.name", "container.name", "kubernetes.deployment.name", "host.hostName"];
+    (
+        proptest::collection::vec((0..keys.len(), s()), 0..12),
+        proptest::collection::vec((0..labels.len(), s()), 0..6),
+        any::<bool>(),
+        prop_oneof![Just(json!("1.2.3.4:5->6.7.8.9:10")), Just(json!("[::1]:5->[fe80::2]:6")), Just(json!("x")), s()],
+        proptest::option::of(0i64..9),
+        any::<bool>(),
+    )
+        .prop_map(move |(fields, labs, connect, fd, sev, container)| {
+            let mut f = serde_json::Map::new();
+            if connect {
+                f.insert("evt.type".into(), json!("connect"));
+                f.insert("fd.name".into(), fd);
+            }
+            for (k, v) in fields {
+                f.insert(keys[k].into(), v);
+            }
+            let mut l = serde_json::Map::new();
+            for (k, v) in labs {
+                l.insert(labels[k].into(), v);
+            }
+            let mut e = json!({"labels": l, "content": {"fields": f}});
+            if let Some(s) = sev {
+                e["severity"] = json!(s);
+            }
+            if container {
+                e["containerId"] = json!("c1");
+            }
+            e
+        })
+}
+
+fn check_refs(v: &Value, present: &dyn Fn(&str) -> bool) -> Result<(), TestCaseError> {
+    if let Value::Object(o) = v {
+        for (k, x) in o {
+            if k.ends_with("_ref") {
+                prop_assert!(present(x.as_str().unwrap_or("")), "dangling {k}: {x}");
+            } else if k.ends_with("_refs") && k != "object_refs" {
+                for r in x.as_array().unwrap() {
+                    prop_assert!(present(r.as_str().unwrap_or("")), "dangling {k}: {r}");
+                }
+            } else {
+                check_refs(x, present)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #[test]
+    fn every_reference_points_inside_its_observation(events in proptest::collection::vec(event_strategy(), 1..4)) {
+        let id = identity();
+        let b20 = translate_values(&id, &events, &Config::default(), FixedEnv::default()).unwrap();
+        for od in b20["objects"].as_array().unwrap().iter().skip(1) {
+            let objs = od["objects"].as_object().unwrap();
+            prop_assert!(!objs.is_empty());
+            let keys: Vec<usize> = objs.keys().map(|k| k.parse().unwrap()).collect();
+            prop_assert_eq!(keys, (0..objs.len()).collect::<Vec<_>>(), "dense numbering");
+            for o in objs.values() {
+                check_refs(o, &|r| objs.contains_key(r))?;
+            }
+        }
+        let b21 = translate_values(&id, &events, &Config { stix_2_1: true, ..Config::default() }, FixedEnv::default()).unwrap();
+        let all: Vec<&Value> = b21["objects"].as_array().unwrap().iter().collect();
+        let ids: std::collections::HashSet<&str> = all.iter().filter_map(|o| o["id"].as_str()).collect();
+        prop_assert_eq!(ids.len(), all.len(), "ids unique in the bundle");
+        for od in all.iter().filter(|o| o["type"] == "observed-data") {
+            let refs: std::collections::HashSet<&str> = od["object_refs"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+            prop_assert!(!refs.is_empty());
+            for o in all.iter().filter(|o| refs.contains(o["id"].as_str().unwrap())) {
+                check_refs(o, &|r| refs.contains(r))?;
+            }
+        }
+    }
+}
