@@ -1,1 +1,271 @@
 //! CLI behaviour beyond the reference's examples.
+
+use serde_json::Value;
+
+use crate::run_cli;
+
+const W: &str = "START t'2023-10-25T16:43:26.000Z' STOP t'2023-11-05T16:43:26.000Z'";
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+#[test]
+fn batch_translates_one_pattern_per_line() {
+    let input = format!(
+        "[x-ibm-finding:name = 'a'] {W}\n[x-ibm-finding:foo = 'a'] {W}\n[mac-addr:value = '11:22:33:44:55:66'] {W}\n"
+    );
+    let (code, out, _) = run_cli(
+        &["stixshift", "translate", "sysdig", "query", "{}", "--batch"],
+        &input,
+    );
+    assert_eq!(code, 1, "one pattern failed");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        lines[0],
+        r#"{"queries": ["from=1698252206000000000&to=1699202606000000000&filter=(ruleName=\"a\")andsource!=\"auditTrail\""]}"#
+    );
+    assert_eq!(json(lines[1])["code"], "mapping_error");
+    assert!(lines[2].contains(r#"machineId=\"11:22:33:44:55:66\""#));
+
+    let (code, out, _) = run_cli(
+        &["stixshift", "translate", "sysdig", "query", "{}", "--batch"],
+        &format!("[x-ibm-finding:name = 'a'] {W}\n"),
+    );
+    assert_eq!((code, out.lines().count()), (0, 1));
+}
+
+#[test]
+fn empty_pattern_argument_reads_stdin() {
+    let (code, out, _) = run_cli(
+        &["stixshift", "translate", "sysdig", "query", "{}", ""],
+        &format!("[x-ibm-finding:name = 'a']\n{W}\n"),
+    );
+    assert_eq!(code, 0);
+    assert!(json(&out)["queries"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("from=1698252206000000000&"));
+}
+
+#[test]
+fn explain_names_fields_rules_and_windows() {
+    let pattern = format!("[x-ibm-finding:severity > 50 OR x-ibm-finding:name = 'a\"b'] {W}");
+    let (code, out, _) = run_cli(
+        &[
+            "stixshift",
+            "translate",
+            "sysdig",
+            "query",
+            "{}",
+            &pattern,
+            "--explain",
+        ],
+        "",
+    );
+    assert_eq!(code, 0);
+    for needle in [
+        "pattern: [x-ibm-finding:severity > 50 OR x-ibm-finding:name = 'a\"b'] START",
+        "comparison 1: x-ibm-finding:severity > 50",
+        "  field:  severity (int)",
+        "STIX score > 50 holds exactly for Sysdig severity < 5",
+        "  filter: severity<5",
+        "comparison 2: x-ibm-finding:name = 'a\"b'",
+        "  filter: ruleName=\"a\\\"b\"",
+        "query 1: window [2023-10-25T16:43:26.000Z, 2023-11-05T16:43:26.000Z) (950400 s)",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn default_window_follows_the_clock_of_each_call() {
+    let args = [
+        "stixshift",
+        "translate",
+        "sysdig",
+        "query",
+        "{}",
+        "[x-ibm-finding:name = 'a']",
+        r#"{"time_range": 60}"#,
+    ];
+    let (_, out, _) = run_cli(&args, "");
+    assert_eq!(
+        json(&out)["queries"][0],
+        "from=1704063600000000000&to=1704067200000000000&filter=(ruleName=\"a\")andsource!=\"auditTrail\""
+    );
+}
+
+#[test]
+fn syntax_errors_show_a_caret_on_stderr() {
+    let (code, out, err) = run_cli(
+        &[
+            "stixshift",
+            "translate",
+            "sysdig",
+            "query",
+            "{}",
+            "[x-ibm-finding:name = 'a' ANDD x:y = 1]",
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert_eq!(json(&out)["code"], "invalid_parameter");
+    assert!(err.contains("^^^^"), "{err}");
+}
+
+#[test]
+fn bad_arguments_are_usage_errors_without_stdout() {
+    for args in [
+        vec![
+            "stixshift",
+            "translate",
+            "sysdig",
+            "query",
+            "{}",
+            "[a:b = 1]",
+            "{not json",
+        ],
+        vec![
+            "stixshift",
+            "translate",
+            "sysdig",
+            "query",
+            "not json",
+            "[a:b = 1]",
+        ],
+        vec!["stixshift", "translate", "sysdig", "nonsense", "{}", "x"],
+        vec!["stixshift", "frobnicate"],
+        vec!["stixshift"],
+    ] {
+        let (code, out, err) = run_cli(&args, "");
+        assert_eq!(code, 2, "{args:?}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert!(!err.is_empty(), "{args:?}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let (code, out, _) = run_cli(&["stixshift", "--help"], "");
+    assert_eq!(code, 0);
+    assert!(out.contains("Exit codes"));
+}
+
+#[test]
+fn modules_dialects_and_languages() {
+    let (code, out, _) = run_cli(
+        &[
+            "stixshift",
+            "translate",
+            "sysdig:foo",
+            "query",
+            "{}",
+            "[a:b = 1]",
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert_eq!(
+        json(&out)["error"],
+        "sysdig connector error => unknown dialect : foo"
+    );
+    let (code, out, _) = run_cli(
+        &[
+            "stixshift",
+            "translate",
+            "sysdig:default",
+            "query",
+            "{}",
+            &format!("[x-ibm-finding:name = 'a'] {W}"),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
+
+    let (_, out, _) = run_cli(&["stixshift", "modules"], "");
+    assert_eq!(json(&out)["sysdig"]["default"]["language"], "stix");
+    let (_, out, _) = run_cli(&["stixshift", "configs", "sysdig"], "");
+    let v = json(&out);
+    assert_eq!(v["sysdig"]["connection"]["port"]["default"], 443);
+    assert_eq!(
+        v["sysdig"]["configuration"]["auth"]["token"]["type"],
+        "password"
+    );
+    let (_, out, _) = run_cli(&["stixshift", "mapping", "sysdig"], "");
+    let v = json(&out);
+    assert_eq!(
+        v["from_stix_map"]["mac-addr"]["fields"]["value"][0],
+        "machineId"
+    );
+    assert_eq!(v["operators"]["ObservationOperators.And"], "or");
+    assert_eq!(v["config_map"]["mac_supported_fields"][0], "machineId");
+}
+
+#[test]
+fn stix_2_1_uses_the_2_1_map_and_mapping_overrides_apply() {
+    let p = format!("[x-ibm-finding:x_severity >= 70] {W}");
+    let (code, out, _) = run_cli(
+        &[
+            "stixshift",
+            "translate",
+            "sysdig",
+            "query",
+            "{}",
+            &p,
+            r#"{"stix_2.1": true}"#,
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(json(&out)["queries"][0]
+        .as_str()
+        .unwrap()
+        .contains("filter=(severity<=3)"));
+
+    let (code, out, _) = run_cli(&["stixshift", "translate", "sysdig", "query", "{}", &p], "");
+    assert_eq!(code, 1);
+    assert_eq!(json(&out)["code"], "mapping_error");
+
+    let bad = r#"{"mapping": {"operators": {"Nope": "x"}}}"#;
+    let (code, out, _) = run_cli(
+        &["stixshift", "translate", "sysdig", "query", "{}", &p, bad],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert_eq!(json(&out)["code"], "mapping_error");
+    assert!(json(&out)["error"]
+        .as_str()
+        .unwrap()
+        .contains("`operators` at `/Nope`"));
+}
+
+#[test]
+fn the_binary_reports_errors_as_json_and_exit_codes() {
+    let bin = env!("CARGO_BIN_EXE_stixshift");
+    let out = std::process::Command::new(bin)
+        .args([
+            "translate",
+            "sysdig",
+            "query",
+            "{}",
+            "[x-ibm-finding:foo = 'a']",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(v["success"], false);
+    assert_eq!(v["code"], "mapping_error");
+
+    let out = std::process::Command::new(bin)
+        .args([
+            "translate",
+            "sysdig",
+            "query",
+            "{}",
+            &format!("[x-ibm-finding:name = 'a'] {W}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("{\n    \"queries\": [\n"));
+}

@@ -4,7 +4,7 @@ mod cli;
 mod examples;
 
 /// Run the CLI in process with a fixed clock; returns (exit code, stdout, stderr).
-pub fn run_cli(args: &[&str], stdin: &str) -> (i32, String, String) {
+pub(crate) fn run_cli(args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut input = std::io::Cursor::new(stdin.as_bytes().to_vec());
     let mut out = Vec::new();
     let mut err = Vec::new();
