@@ -1,0 +1,3 @@
+//! Integration tests of query translation.
+
+mod escaping;
