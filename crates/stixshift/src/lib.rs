@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod connector;
+pub mod docs;
 pub mod env;
 pub mod error;
 pub mod options;

@@ -23,3 +23,20 @@ pub(crate) fn run_cli(args: &[&str], stdin: &str) -> (i32, String, String) {
         String::from_utf8(err).expect("stderr is UTF-8"),
     )
 }
+
+mod docs {
+    /// The committed `docs/sysdig_supported_stix.md` is what the mapping generates.
+    #[test]
+    fn supported_stix_doc_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/sysdig_supported_stix.md");
+        let generated = stixshift::docs::supported_stix_markdown();
+        if std::env::var_os("STIXSHIFT_UPDATE_DOCS").is_some() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "docs/sysdig_supported_stix.md is stale: run `STIXSHIFT_UPDATE_DOCS=1 cargo test -p stixshift --test it docs`"
+        );
+    }
+}
