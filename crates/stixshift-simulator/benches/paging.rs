@@ -1,2 +1,1 @@
-//! Placeholder (created so the workspace manifest resolves); the simulator author replaces it.
-fn main() {}
+fn main(){}
