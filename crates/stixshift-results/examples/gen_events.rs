@@ -3,7 +3,10 @@
 use std::io::Write;
 
 fn main() -> std::io::Result<()> {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut rnd = move || {
@@ -26,12 +29,19 @@ fn main() -> std::io::Result<()> {
 
 fn stixshift_results_bench_event(i: usize, rnd: &mut dyn FnMut() -> u64) -> String {
     let r = rnd();
-    let connect = r % 3 == 0;
+    let connect = r.is_multiple_of(3);
     let (a, b) = ((r >> 8) % 250 + 1, (r >> 16) % 250 + 1);
-    let fd = if (r >> 24) % 10 == 0 {
-        format!("[fe80::{a:x}]:{}->[2001:db8::{b:x}]:443", 30000 + (r >> 32) % 30000)
+    let fd = if (r >> 24).is_multiple_of(10) {
+        format!(
+            "[fe80::{a:x}]:{}->[2001:db8::{b:x}]:443",
+            30000 + (r >> 32) % 30000
+        )
     } else {
-        format!("10.0.{a}.{b}:{}->172.16.{b}.{a}:{}", 30000 + (r >> 32) % 30000, [80, 443, 53, 8080][(r >> 40) as usize % 4])
+        format!(
+            "10.0.{a}.{b}:{}->172.16.{b}.{a}:{}",
+            30000 + (r >> 32) % 30000,
+            [80, 443, 53, 8080][(r >> 40) as usize % 4]
+        )
     };
     let procs = ["curl", "bash", "sh", "python3", "nginx", "java"];
     let p = procs[(r >> 44) as usize % procs.len()];

@@ -12,7 +12,8 @@ use crate::error::ResultsError;
 use crate::reader::translate_reader;
 use crate::writer::{Config, Format};
 
-const USAGE: &str = "usage: stixshift translate sysdig results <identity> <events|@file|-> [options] [--ndjson]\n";
+const USAGE: &str =
+    "usage: stixshift translate sysdig results <identity> <events|@file|-> [options] [--ndjson]\n";
 
 /// Run the command. `events` is JSON text, `@path`, or `-` (read `stdin`).
 /// Returns the exit status: 0 whenever a JSON document (bundle or error) was
@@ -47,7 +48,11 @@ pub fn translate_results(
         Ok(c) => c,
         Err(e) => return print_error(stdout, &e),
     };
-    let format = if ndjson { Format::Ndjson } else { Format::Bundle };
+    let format = if ndjson {
+        Format::Ndjson
+    } else {
+        Format::Bundle
+    };
     let mut warn = |w: &crate::Warning| {
         let _ = writeln!(stderr_sink(), "warning: {w}");
     };
@@ -57,7 +62,9 @@ pub fn translate_results(
     };
     let result = if let Some(path) = events.strip_prefix('@') {
         match File::open(path) {
-            Ok(f) => translate_reader(&identity, f, &config, SystemEnv, &mut out, format, &mut warn),
+            Ok(f) => translate_reader(
+                &identity, f, &config, SystemEnv, &mut out, format, &mut warn,
+            ),
             Err(e) => {
                 drop(out);
                 let _ = writeln!(stderr, "error: cannot read `{path}`: {e}");
@@ -65,7 +72,9 @@ pub fn translate_results(
             }
         }
     } else if events == "-" {
-        translate_reader(&identity, stdin, &config, SystemEnv, &mut out, format, &mut warn)
+        translate_reader(
+            &identity, stdin, &config, SystemEnv, &mut out, format, &mut warn,
+        )
     } else {
         if serde_json::from_str::<serde::de::IgnoredAny>(events).is_err() {
             drop(out);
@@ -73,7 +82,15 @@ pub fn translate_results(
             let _ = writeln!(stderr, "error: the events are not JSON");
             return 1;
         }
-        translate_reader(&identity, events.as_bytes(), &config, SystemEnv, &mut out, format, &mut warn)
+        translate_reader(
+            &identity,
+            events.as_bytes(),
+            &config,
+            SystemEnv,
+            &mut out,
+            format,
+            &mut warn,
+        )
     };
     let started = out.written > 0;
     let flushed = out.inner.flush();

@@ -414,10 +414,17 @@ impl Engine {
                         None => {
                             if !is_empty(&item.val) {
                                 let f = ctx.paths[usize::from(item.path)].clone();
-                                let f = if f.is_empty() { item.key.to_string() } else { format!("{f}.{}", item.key) };
+                                let f = if f.is_empty() {
+                                    item.key.to_string()
+                                } else {
+                                    format!("{f}.{}", item.key)
+                                };
                                 warnings.push(Warning::new(
                                     Some(&f),
-                                    format!("{} cannot convert this value; property dropped", t.name()),
+                                    format!(
+                                        "{} cannot convert this value; property dropped",
+                                        t.name()
+                                    ),
                                 ));
                             }
                             continue;
@@ -448,7 +455,13 @@ impl Engine {
                     }
                     Some(Refs::Many(ts)) => {
                         if ts.iter().any(|t| b.objs[*t].is_some()) {
-                            b.set(target.slot, &target.ty, Name::Map(prop), P::Refs(ts.clone()), false);
+                            b.set(
+                                target.slot,
+                                &target.ty,
+                                Name::Map(prop),
+                                P::Refs(ts.clone()),
+                                false,
+                            );
                         } else {
                             b.pending.push((target.slot, prop, P::Refs(ts.clone())));
                         }
@@ -469,7 +482,13 @@ impl Engine {
                 for seg in target.nested.iter().rev() {
                     v = Val::Obj(vec![(Cow::Owned(seg.clone()), v)]);
                 }
-                b.set(target.slot, &target.ty, Name::Map(prop), P::V(v), !target.is_ref_prop);
+                b.set(
+                    target.slot,
+                    &target.ty,
+                    Name::Map(prop),
+                    P::V(v),
+                    !target.is_ref_prop,
+                );
             }
         }
         b.finish(obs, warnings)
@@ -546,7 +565,11 @@ impl<'m, 'de> Builder<'m, 'de> {
                 props: Vec::new(),
             }
         });
-        match obj.props.iter_mut().find(|(p, _)| p.as_str() == prop.as_str()) {
+        match obj
+            .props
+            .iter_mut()
+            .find(|(p, _)| p.as_str() == prop.as_str())
+        {
             Some((_, P::V(old))) => {
                 if let P::V(new) = v {
                     merge(old, new);
@@ -610,18 +633,24 @@ impl<'m, 'de> Builder<'m, 'de> {
         real_order.sort_unstable();
         let mut objects = Vec::with_capacity(order.len());
         for &s in &order {
-            let Some(o) = self.objs[s].take() else { continue };
+            let Some(o) = self.objs[s].take() else {
+                continue;
+            };
             let props = o
                 .props
                 .into_iter()
                 .filter_map(|(p, v)| {
                     let v = match v {
                         P::V(v) => FinalProp::V(v),
-                        P::Ref(t) => FinalProp::Ref(*position.get(t).filter(|&&i| i != usize::MAX)?),
+                        P::Ref(t) => {
+                            FinalProp::Ref(*position.get(t).filter(|&&i| i != usize::MAX)?)
+                        }
                         P::Refs(ts) => {
                             let list: Vec<usize> = ts
                                 .into_iter()
-                                .filter_map(|t| position.get(t).copied().filter(|&i| i != usize::MAX))
+                                .filter_map(|t| {
+                                    position.get(t).copied().filter(|&i| i != usize::MAX)
+                                })
                                 .collect();
                             if list.is_empty() {
                                 return None;

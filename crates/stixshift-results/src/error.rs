@@ -53,7 +53,9 @@ impl ResultsError {
         match self {
             ResultsError::Mapping(_) => format!("data mapping error : {self}"),
             ResultsError::Options(_) => format!("invalid parameter : {self}"),
-            _ => format!("result translation error : Error when converting results to STIX: {self}"),
+            _ => {
+                format!("result translation error : Error when converting results to STIX: {self}")
+            }
         }
     }
 

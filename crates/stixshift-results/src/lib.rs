@@ -35,10 +35,15 @@ pub use env::{Env, FixedEnv, SystemEnv};
 pub use error::{ResultsError, Warning};
 pub use mapping::default_to_stix_map;
 pub use preprocess::preprocess_event;
-pub use reader::{translate_reader, translate_values, translate_values_with_warnings, MAX_EVENT_BYTES};
+pub use reader::{
+    translate_reader, translate_values, translate_values_with_warnings, MAX_EVENT_BYTES,
+};
 pub use writer::{BundleWriter, Config, Format, Stats};
 
 /// Names of the transformers a to-STIX map may use.
 pub fn transformer_names() -> Vec<&'static str> {
-    transform::Transformer::ALL.iter().map(|t| t.name()).collect()
+    transform::Transformer::ALL
+        .iter()
+        .map(|t| t.name())
+        .collect()
 }

@@ -13,12 +13,20 @@ use crate::transform::Transformer;
 const DEFAULT_20: &str = include_str!("../data/sysdig/to_stix_map.json");
 const DEFAULT_21: &str = include_str!("../data/sysdig/stix_2_1/to_stix_map.json");
 
-static RAW_20: LazyLock<Value> = LazyLock::new(|| serde_json::from_str(DEFAULT_20).unwrap_or_default());
-static RAW_21: LazyLock<Value> = LazyLock::new(|| serde_json::from_str(DEFAULT_21).unwrap_or_default());
-static MAP_20: LazyLock<Result<Arc<ToStixMap>, String>> =
-    LazyLock::new(|| ToStixMap::parse(&RAW_20).map(Arc::new).map_err(|e| e.to_string()));
-static MAP_21: LazyLock<Result<Arc<ToStixMap>, String>> =
-    LazyLock::new(|| ToStixMap::parse(&RAW_21).map(Arc::new).map_err(|e| e.to_string()));
+static RAW_20: LazyLock<Value> =
+    LazyLock::new(|| serde_json::from_str(DEFAULT_20).unwrap_or_default());
+static RAW_21: LazyLock<Value> =
+    LazyLock::new(|| serde_json::from_str(DEFAULT_21).unwrap_or_default());
+static MAP_20: LazyLock<Result<Arc<ToStixMap>, String>> = LazyLock::new(|| {
+    ToStixMap::parse(&RAW_20)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+});
+static MAP_21: LazyLock<Result<Arc<ToStixMap>, String>> = LazyLock::new(|| {
+    ToStixMap::parse(&RAW_21)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+});
 
 /// The embedded default to-STIX map as raw JSON (what `stixshift mapping
 /// sysdig` prints): the STIX 2.1 variant when `stix_2_1`.
@@ -137,7 +145,8 @@ impl Parser {
             return i;
         }
         self.slots.push(name.to_owned());
-        self.slot_index.insert(name.to_owned(), self.slots.len() - 1);
+        self.slot_index
+            .insert(name.to_owned(), self.slots.len() - 1);
         self.slots.len() - 1
     }
 
@@ -284,7 +293,11 @@ impl ToStixMap {
     }
 }
 
-fn collect_objects<'a>(level: &Level, slots: &'a [String], out: &mut std::collections::HashSet<&'a str>) {
+fn collect_objects<'a>(
+    level: &Level,
+    slots: &'a [String],
+    out: &mut std::collections::HashSet<&'a str>,
+) {
     for node in &level.nodes {
         match node {
             Node::Level(l) => collect_objects(l, slots, out),
@@ -323,9 +336,18 @@ mod tests {
     #[test]
     fn bad_overrides_are_mapping_errors() {
         for (map, msg) in [
-            (json!({"a": {"key": "x.y", "transformer": "Nope"}}), "/a: unknown transformer `Nope`"),
-            (json!({"a": {"key": "x.y", "references": "ghost"}}), "/a: `references` names `ghost`"),
-            (json!({"a": [{"key": "x.y", "bogus": 1}]}), "/a/0: unknown field `bogus`"),
+            (
+                json!({"a": {"key": "x.y", "transformer": "Nope"}}),
+                "/a: unknown transformer `Nope`",
+            ),
+            (
+                json!({"a": {"key": "x.y", "references": "ghost"}}),
+                "/a: `references` names `ghost`",
+            ),
+            (
+                json!({"a": [{"key": "x.y", "bogus": 1}]}),
+                "/a/0: unknown field `bogus`",
+            ),
             (json!({"a": 3}), "/a: expected an entry"),
             (json!({"a": {"key": "x..y"}}), "/a: malformed key"),
             (json!([1]), "expected an object"),

@@ -102,13 +102,19 @@ const FD_NAME_FIELD: &str = "content.fields.fd.name";
 pub fn preprocess_event(event: &mut Value) -> Vec<Warning> {
     let mut warnings = Vec::new();
     let Value::Object(ev) = event else {
-        warnings.push(Warning::new(None, "event is not an object; not pre-processed"));
+        warnings.push(Warning::new(
+            None,
+            "event is not an object; not pre-processed",
+        ));
         return warnings;
     };
     let mut connect: Option<Option<String>> = None;
     let mut l4proto: Option<String> = None;
     match ev.get_mut("content").map(|c| (c.is_object(), c)) {
-        None => warnings.push(Warning::new(Some("content"), "missing; event has no `content.fields`")),
+        None => warnings.push(Warning::new(
+            Some("content"),
+            "missing; event has no `content.fields`",
+        )),
         Some((false, c)) => warnings.push(Warning::new(
             Some("content"),
             format!("expected an object, found {}", kind(c)),
@@ -118,8 +124,16 @@ pub fn preprocess_event(event: &mut Value) -> Vec<Warning> {
             Some(Value::Object(fields)) => {
                 fields_pass(fields, &mut warnings);
                 if fields.get("evt.type").and_then(Value::as_str) == Some("connect") {
-                    connect = Some(fields.get("fd.name").and_then(Value::as_str).map(str::to_owned));
-                    l4proto = fields.get("fd.l4proto").and_then(Value::as_str).map(str::to_owned);
+                    connect = Some(
+                        fields
+                            .get("fd.name")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
+                    );
+                    l4proto = fields
+                        .get("fd.l4proto")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
                 }
             }
             Some(other) => warnings.push(Warning::new(
@@ -142,9 +156,15 @@ pub fn preprocess_event(event: &mut Value) -> Vec<Warning> {
                 for (k, v) in keys {
                     ev.insert(k.to_owned(), Value::String(v));
                 }
-                ev.insert("l4protocol".to_owned(), Value::String(l4protocol(l4proto.as_deref())));
+                ev.insert(
+                    "l4protocol".to_owned(),
+                    Value::String(l4protocol(l4proto.as_deref())),
+                );
             }
-            Err(e) => warnings.push(Warning::new(Some(FD_NAME_FIELD), format!("{e}; no network objects"))),
+            Err(e) => warnings.push(Warning::new(
+                Some(FD_NAME_FIELD),
+                format!("{e}; no network objects"),
+            )),
         },
     }
     warnings
@@ -162,7 +182,10 @@ fn fields_pass(fields: &mut Map<String, Value>, warnings: &mut Vec<Warning>) {
                 Value::String(_) | Value::Null => {}
                 other => warnings.push(Warning::new(
                     Some(&format!("content.fields.{k}")),
-                    format!("expected a string, found {}; not added to `proc.anames`", kind(other)),
+                    format!(
+                        "expected a string, found {}; not added to `proc.anames`",
+                        kind(other)
+                    ),
                 )),
             }
         }
@@ -190,13 +213,26 @@ mod tests {
 
     #[test]
     fn fd_name_forms() {
-        let k = |s: &str| connect_keys(s).map(|v| v.into_iter().map(|(a, b)| format!("{a}={b}")).collect::<Vec<_>>().join(" "));
+        let k = |s: &str| {
+            connect_keys(s).map(|v| {
+                v.into_iter()
+                    .map(|(a, b)| format!("{a}={b}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+        };
         assert_eq!(
             k("111.111.11.111:10000->101.101.101.101:10").unwrap(),
             "clientIpv4=111.111.11.111 clientPort=10000 serverIpv4=101.101.101.101 serverPort=10"
         );
-        assert_eq!(k("[::1]:5000->[fe80::1]:443").unwrap(), "clientIpv6=::1 clientPort=5000 serverIpv6=fe80::1 serverPort=443");
-        assert_eq!(k("::1:5000->2001:db8::2:443").unwrap(), "clientIpv6=::1 clientPort=5000 serverIpv6=2001:db8::2 serverPort=443");
+        assert_eq!(
+            k("[::1]:5000->[fe80::1]:443").unwrap(),
+            "clientIpv6=::1 clientPort=5000 serverIpv6=fe80::1 serverPort=443"
+        );
+        assert_eq!(
+            k("::1:5000->2001:db8::2:443").unwrap(),
+            "clientIpv6=::1 clientPort=5000 serverIpv6=2001:db8::2 serverPort=443"
+        );
         assert!(k("1.2.3.4:1").is_err());
         assert!(k("a->b->c").is_err());
     }
@@ -210,18 +246,28 @@ mod tests {
             "proc.aname[2]": "a", "proc.aname[3]": "", "proc.aname[4]": "b", "user.name": "", "proc.anames": ["a", "b"]}},
             "labels": {"x": "<NA>"}, "finding_type": "threat", "clientIpv4": "1.1.1.1", "clientPort": "1",
             "serverIpv4": "2.2.2.2", "serverPort": "2", "l4protocol": "tcp"});
-        assert_eq!(crate::pyjson::to_string_compact(&ev), crate::pyjson::to_string_compact(&expected));
+        assert_eq!(
+            crate::pyjson::to_string_compact(&ev),
+            crate::pyjson::to_string_compact(&expected)
+        );
         let before = ev.clone();
         preprocess_event(&mut ev);
-        assert_eq!(crate::pyjson::to_string_compact(&ev), crate::pyjson::to_string_compact(&before));
+        assert_eq!(
+            crate::pyjson::to_string_compact(&ev),
+            crate::pyjson::to_string_compact(&before)
+        );
     }
 
     #[test]
     fn odd_events_warn_instead_of_failing() {
-        for ev in [json!({}), json!({"content": 1}), json!({"content": {}}),
-                   json!({"content": {"fields": {"evt.type": "connect"}}}),
-                   json!({"content": {"fields": {"evt.type": "connect", "fd.name": "x"}}}),
-                   json!({"content": {"fields": {"proc.aname[1]": 5}}})] {
+        for ev in [
+            json!({}),
+            json!({"content": 1}),
+            json!({"content": {}}),
+            json!({"content": {"fields": {"evt.type": "connect"}}}),
+            json!({"content": {"fields": {"evt.type": "connect", "fd.name": "x"}}}),
+            json!({"content": {"fields": {"proc.aname[1]": 5}}}),
+        ] {
             let mut e = ev.clone();
             let w = preprocess_event(&mut e);
             assert_eq!(w.len(), 1, "{ev}: {w:?}");

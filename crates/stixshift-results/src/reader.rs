@@ -90,7 +90,10 @@ impl<R: BufRead> Scanner<R> {
                     continue;
                 }
                 if scalar {
-                    if matches!(b, b',' | b']' | b' ' | b'\t' | b'\n' | b'\r' | b'}' | b'[' | b'{' | b'"') {
+                    if matches!(
+                        b,
+                        b',' | b']' | b' ' | b'\t' | b'\n' | b'\r' | b'}' | b'[' | b'{' | b'"'
+                    ) {
                         end = Some(i);
                         break;
                     }

@@ -46,9 +46,10 @@ impl Transformer {
     pub(crate) fn apply<'a>(self, v: &Val<'a>) -> Option<Val<'a>> {
         match self {
             Transformer::SeverityToScore => Some(severity_to_score(v)),
-            Transformer::TimestampConversion => {
-                v.as_str().and_then(timestamp::convert).map(|s| Val::Str(Cow::Owned(s)))
-            }
+            Transformer::TimestampConversion => v
+                .as_str()
+                .and_then(timestamp::convert)
+                .map(|s| Val::Str(Cow::Owned(s))),
             Transformer::HostnameToIpAddress => match v {
                 Val::Str(s) => Some(hostname_to_ip(s)),
                 _ => None,
@@ -77,10 +78,22 @@ impl Transformer {
                 ("3.5", Some("3.5")),
             ],
             Transformer::TimestampConversion => &[
-                ("\"2023-11-01T17:15:14.635115435Z\"", Some("\"2023-11-01T17:15:14.635115435Z\"")),
-                ("\"2023-11-01 17:15:14.1+00:00\"", Some("\"2023-11-01T17:15:14.100000Z\"")),
-                ("\"2023-11-01 17:15:14+00:00\"", Some("\"2023-11-01T17:15:14.000Z\"")),
-                ("\"2023-11-01 17:15:14.123456+05:30\"", Some("\"2023-11-01T11:45:14.123456Z\"")),
+                (
+                    "\"2023-11-01T17:15:14.635115435Z\"",
+                    Some("\"2023-11-01T17:15:14.635115435Z\""),
+                ),
+                (
+                    "\"2023-11-01 17:15:14.1+00:00\"",
+                    Some("\"2023-11-01T17:15:14.100000Z\""),
+                ),
+                (
+                    "\"2023-11-01 17:15:14+00:00\"",
+                    Some("\"2023-11-01T17:15:14.000Z\""),
+                ),
+                (
+                    "\"2023-11-01 17:15:14.123456+05:30\"",
+                    Some("\"2023-11-01T11:45:14.123456Z\""),
+                ),
                 ("\"abc\"", None),
                 ("12", None),
             ],
@@ -177,7 +190,9 @@ pub(crate) fn to_integer(v: &Val<'_>) -> Option<i64> {
         Val::Str(s) => {
             let t = s.trim();
             if t.contains('.') {
-                if t.bytes().any(|c| c.is_ascii_alphabetic() && c != b'e' && c != b'E') {
+                if t.bytes()
+                    .any(|c| c.is_ascii_alphabetic() && c != b'e' && c != b'E')
+                {
                     return None;
                 }
                 t.parse::<f64>().ok().and_then(trunc)
@@ -219,7 +234,11 @@ fn parent_directory(s: &str) -> Option<&str> {
     if s.is_empty() {
         return Some("");
     }
-    let trimmed = if s.len() > 1 { s.trim_end_matches('/') } else { s };
+    let trimmed = if s.len() > 1 {
+        s.trim_end_matches('/')
+    } else {
+        s
+    };
     let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
     if s.len() > 1 && s.ends_with('/') {
         return Some(trimmed);
@@ -278,7 +297,8 @@ pub(crate) fn is_domain_name(s: &str) -> bool {
             !l.is_empty()
                 && l.len() <= 63
                 && !l.starts_with('-')
-                && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+                && l.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         })
 }
 

@@ -374,10 +374,16 @@ mod tests {
         let v = json!({"a": ["x\"\\\n\u{1}é😀", 1, -2, 1.5, true, null, [], {}], "b": {"c": {"d": 1e20}}});
         let mut out = Vec::new();
         write_pretty(&mut out, &Val::from_value(&v), 0);
-        assert_eq!(String::from_utf8(out).unwrap(), crate::pyjson::to_string_pretty(&v));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            crate::pyjson::to_string_pretty(&v)
+        );
         let mut out = Vec::new();
         write_compact(&mut out, &Val::from_value(&v));
-        assert_eq!(String::from_utf8(out).unwrap(), crate::pyjson::to_string_compact(&v));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            crate::pyjson::to_string_compact(&v)
+        );
     }
 
     #[test]
@@ -385,6 +391,9 @@ mod tests {
         let v = json!({"value": "é", "a": [1, "x"]});
         let mut out = Vec::new();
         Val::from_value(&v).write_canonical(&mut out);
-        assert_eq!(String::from_utf8(out).unwrap(), "{\"a\":[1,\"x\"],\"value\":\"é\"}");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"a\":[1,\"x\"],\"value\":\"é\"}"
+        );
     }
 }

@@ -49,7 +49,9 @@ impl Config {
     pub fn from_options(options: &Value) -> Result<Config, ResultsError> {
         let mut c = Config::default();
         let Value::Object(o) = options else {
-            return Err(ResultsError::Options("options must be a JSON object".into()));
+            return Err(ResultsError::Options(
+                "options must be a JSON object".into(),
+            ));
         };
         let flag = |k: &str| match o.get(k) {
             None | Some(Value::Null) => Ok(false),
@@ -167,9 +169,11 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         }
         self.started = true;
         if self.format == Format::Bundle {
-            self.buf.extend_from_slice(b"{\n    \"type\": \"bundle\",\n    \"id\": ");
+            self.buf
+                .extend_from_slice(b"{\n    \"type\": \"bundle\",\n    \"id\": ");
             crate::value::write_str(&mut self.buf, &self.bundle_id);
-            self.buf.extend_from_slice(b",\n    \"objects\": [\n        ");
+            self.buf
+                .extend_from_slice(b",\n    \"objects\": [\n        ");
             write_pretty(&mut self.buf, &Val::from_value(&self.identity), 2);
         }
     }
@@ -204,7 +208,10 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         self.write_translated(t)
     }
 
-    fn write_translated(&mut self, mut t: Translated<'_, '_>) -> Result<Vec<Warning>, ResultsError> {
+    fn write_translated(
+        &mut self,
+        mut t: Translated<'_, '_>,
+    ) -> Result<Vec<Warning>, ResultsError> {
         let index = self.stats.events;
         self.stats.events += 1;
         let mut warnings = std::mem::take(&mut t.warnings);
@@ -223,8 +230,16 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             let now = self.env.now();
             let od_id = format!("observed-data--{}", self.env.uuid4());
             let mut obs: Vec<(Cow<'_, str>, Val<'_>)> = Vec::new();
-            let first = t.obs.iter().find(|(k, _)| *k == "first_observed").map(|(_, v)| v.clone());
-            let last = t.obs.iter().find(|(k, _)| *k == "last_observed").map(|(_, v)| v.clone());
+            let first = t
+                .obs
+                .iter()
+                .find(|(k, _)| *k == "first_observed")
+                .map(|(_, v)| v.clone());
+            let last = t
+                .obs
+                .iter()
+                .find(|(k, _)| *k == "last_observed")
+                .map(|(_, v)| v.clone());
             // No timestamp, or an unusable one: the translation time (contract §6.2).
             obs.push((
                 Cow::Borrowed("first_observed"),
@@ -258,13 +273,22 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     fn header<'a>(&self, od_id: String, now: &str) -> Vec<(Cow<'a, str>, Val<'a>)> {
         vec![
             (Cow::Borrowed("id"), Val::Str(Cow::Owned(od_id))),
-            (Cow::Borrowed("type"), Val::Str(Cow::Borrowed("observed-data"))),
+            (
+                Cow::Borrowed("type"),
+                Val::Str(Cow::Borrowed("observed-data")),
+            ),
             (
                 Cow::Borrowed("created_by_ref"),
                 Val::Str(Cow::Owned(self.identity_id.clone())),
             ),
-            (Cow::Borrowed("created"), Val::Str(Cow::Owned(now.to_owned()))),
-            (Cow::Borrowed("modified"), Val::Str(Cow::Owned(now.to_owned()))),
+            (
+                Cow::Borrowed("created"),
+                Val::Str(Cow::Owned(now.to_owned())),
+            ),
+            (
+                Cow::Borrowed("modified"),
+                Val::Str(Cow::Owned(now.to_owned())),
+            ),
         ]
     }
 
@@ -282,7 +306,13 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         }
     }
 
-    fn write_20(&mut self, t: &Translated<'_, '_>, od_id: String, now: String, obs: Vec<(Cow<'_, str>, Val<'_>)>) {
+    fn write_20(
+        &mut self,
+        t: &Translated<'_, '_>,
+        od_id: String,
+        now: String,
+        obs: Vec<(Cow<'_, str>, Val<'_>)>,
+    ) {
         let mut od = self.header(od_id, &now);
         let objects = t
             .objects
@@ -302,7 +332,13 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         self.emit(&Val::Obj(od));
     }
 
-    fn write_21(&mut self, t: &Translated<'_, '_>, od_id: String, now: String, obs: Vec<(Cow<'_, str>, Val<'_>)>) {
+    fn write_21(
+        &mut self,
+        t: &Translated<'_, '_>,
+        od_id: String,
+        now: String,
+        obs: Vec<(Cow<'_, str>, Val<'_>)>,
+    ) {
         let n = t.objects.len();
         let mut ids: Vec<Option<String>> = vec![None; n];
         let mut fresh = vec![false; n];
@@ -355,7 +391,10 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             }
         }
         od.push((Cow::Borrowed("object_refs"), Val::Arr(refs)));
-        od.push((Cow::Borrowed("spec_version"), Val::Str(Cow::Borrowed("2.1"))));
+        od.push((
+            Cow::Borrowed("spec_version"),
+            Val::Str(Cow::Borrowed("2.1")),
+        ));
         self.emit(&Val::Obj(od));
         let mut written: Vec<&str> = Vec::new();
         for &i in &t.real_order {
@@ -366,10 +405,16 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             let o = &t.objects[i];
             let mut props = vec![(Cow::Borrowed("type"), Val::Str(Cow::Borrowed(o.ty)))];
             for (k, (name, p)) in o.props.iter().enumerate() {
-                props.push((Cow::Borrowed(name.as_str()), prop_val(p, |r| ids[r].clone())));
+                props.push((
+                    Cow::Borrowed(name.as_str()),
+                    prop_val(p, |r| ids[r].clone()),
+                ));
                 if k == 0 {
                     props.push((Cow::Borrowed("id"), Val::Str(Cow::Borrowed(&ids[i]))));
-                    props.push((Cow::Borrowed("spec_version"), Val::Str(Cow::Borrowed("2.1"))));
+                    props.push((
+                        Cow::Borrowed("spec_version"),
+                        Val::Str(Cow::Borrowed("2.1")),
+                    ));
                 }
             }
             self.emit(&Val::Obj(props));
@@ -378,9 +423,15 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     }
 
     /// The id of object `i` and whether it still has to be written.
-    fn assign_id<'a>(&mut self, t: &'a Translated<'_, 'a>, i: usize, ids: &[Option<String>]) -> (String, bool) {
+    fn assign_id<'a>(
+        &mut self,
+        t: &'a Translated<'_, 'a>,
+        i: usize,
+        ids: &[Option<String>],
+    ) -> (String, bool) {
         let o = &t.objects[i];
-        let resolve = |p: &FinalProp<'a>| -> Val<'a> { prop_val(p, |r| ids[r].clone().unwrap_or_default()) };
+        let resolve =
+            |p: &FinalProp<'a>| -> Val<'a> { prop_val(p, |r| ids[r].clone().unwrap_or_default()) };
         let all: Vec<(Cow<'a, str>, Val<'a>)> = o
             .props
             .iter()
@@ -396,7 +447,11 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         let mut full = Vec::with_capacity(256);
         Val::Obj(all).write_canonical(&mut full);
         for candidate in [name.as_slice(), full.as_slice()] {
-            let id = format!("{}--{}", o.ty, uuid::Uuid::new_v5(&STIX_NAMESPACE, candidate));
+            let id = format!(
+                "{}--{}",
+                o.ty,
+                uuid::Uuid::new_v5(&STIX_NAMESPACE, candidate)
+            );
             let key = hash_bytes(id.as_bytes());
             match self.emitted.get(&key) {
                 None => {
@@ -422,7 +477,8 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             if self.stix_2_1 {
                 self.buf.extend_from_slice(b"\n    ]\n}\n");
             } else {
-                self.buf.extend_from_slice(b"\n    ],\n    \"spec_version\": \"2.0\"\n}\n");
+                self.buf
+                    .extend_from_slice(b"\n    ],\n    \"spec_version\": \"2.0\"\n}\n");
             }
         }
         self.out.write_all(&self.buf)?;
@@ -435,7 +491,6 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         self.stats
     }
 }
-
 
 fn prop_val<'a>(p: &FinalProp<'a>, id: impl Fn(usize) -> String) -> Val<'a> {
     match p {
@@ -456,7 +511,14 @@ fn contributing(ty: &str) -> &'static [&'static str] {
         "file" => &["hashes", "name", "extensions", "parent_directory_ref"],
         "mutex" => &["name"],
         "network-traffic" => &[
-            "start", "end", "src_ref", "dst_ref", "src_port", "dst_port", "protocols", "extensions",
+            "start",
+            "end",
+            "src_ref",
+            "dst_ref",
+            "src_port",
+            "dst_port",
+            "protocols",
+            "extensions",
         ],
         // STIX 2.1 names none for process; stix-shifter uses `x_unique_id`.
         "process" => &["x_unique_id"],

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use stixshift_results::{
-    default_to_stix_map, preprocess_event, translate_reader, translate_values, Config, FixedEnv, Format,
+    default_to_stix_map, preprocess_event, translate_reader, translate_values, Config, FixedEnv,
+    Format,
 };
 
 fn golden_dir() -> PathBuf {
@@ -39,8 +40,16 @@ fn save_bundle(name: &str, stix_2_1: bool, text: &str) {
 fn run(events: &Value, config: &Config) -> String {
     let text = serde_json::to_vec(events).unwrap();
     let mut out = Vec::new();
-    translate_reader(&identity(), text.as_slice(), config, FixedEnv::default(), &mut out, Format::Bundle, &mut |_| {})
-        .unwrap();
+    translate_reader(
+        &identity(),
+        text.as_slice(),
+        config,
+        FixedEnv::default(),
+        &mut out,
+        Format::Bundle,
+        &mut |_| {},
+    )
+    .unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -67,9 +76,13 @@ fn normalize(v: &Value, keep_v5: bool) -> Value {
             Value::String(s) => {
                 if let Some((ty, id)) = s.split_once("--") {
                     let v5 = id.len() == 36 && &id[14..15] == "5";
-                    if !(keep_v5 && v5) && !ty.is_empty() && !ty.contains(' ') && ty != "identity" {
+                    if !(ty.is_empty() || ty.contains(' ') || ty == "identity" || (keep_v5 && v5)) {
                         let n = seen.len();
-                        return Value::String(seen.entry(s.clone()).or_insert_with(|| format!("{ty}--#{n}")).clone());
+                        return Value::String(
+                            seen.entry(s.clone())
+                                .or_insert_with(|| format!("{ty}--#{n}"))
+                                .clone(),
+                        );
                     }
                 }
                 Value::String(s.clone())
@@ -78,7 +91,11 @@ fn normalize(v: &Value, keep_v5: bool) -> Value {
             Value::Object(o) => Value::Object(
                 o.iter()
                     .map(|(k, x)| {
-                        let x = if k == "created" || k == "modified" { json!("<now>") } else { walk(x, seen, keep_v5) };
+                        let x = if k == "created" || k == "modified" {
+                            json!("<now>")
+                        } else {
+                            walk(x, seen, keep_v5)
+                        };
                         (k.clone(), x)
                     })
                     .collect(),
@@ -107,7 +124,11 @@ fn spec_examples_match_the_reference_in_reference_mode() {
         ("r3", "r3.raw.json", true),
     ] {
         let events = read(&format!("spec/{input}"));
-        let config = Config { stix_2_1: v21, to_stix_map: Some(reference_map()), ..Config::default() };
+        let config = Config {
+            stix_2_1: v21,
+            to_stix_map: Some(reference_map()),
+            ..Config::default()
+        };
         let ours: Value = serde_json::from_str(&run(&events, &config)).unwrap();
         let reference = read(&format!("spec/{case}.reference.json"));
         let keep_v5 = !v21; // 2.1 ids of file and network-traffic differ on purpose
@@ -134,15 +155,22 @@ fn spec_examples_match_the_reference_in_reference_mode() {
 /// Golden bundles of our default behaviour. `UPDATE_GOLDEN=1` rewrites them
 /// (then review the diff by hand, see tests/golden/README.md).
 fn check_golden(name: &str, events: &Value, v21: bool) {
-    let config = Config { stix_2_1: v21, ..Config::default() };
+    let config = Config {
+        stix_2_1: v21,
+        ..Config::default()
+    };
     let text = run(events, &config);
     save_bundle(name, v21, &text);
-    let path = golden_dir().join("bundles").join(format!("{name}.{}.json", if v21 { "stix21" } else { "stix20" }));
+    let path = golden_dir().join("bundles").join(format!(
+        "{name}.{}.json",
+        if v21 { "stix21" } else { "stix20" }
+    ));
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &text).unwrap();
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden {}", path.display()));
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing golden {}", path.display()));
     assert_eq!(text, expected, "{name}");
     // In-memory path gives the same bundle.
     let arr: Vec<Value> = events.as_array().unwrap().clone();
@@ -175,9 +203,15 @@ fn raw_and_preprocessed_inputs_translate_the_same() {
         preprocess_event(e);
     }
     for v21 in [false, true] {
-        let c = Config { stix_2_1: v21, ..Config::default() };
+        let c = Config {
+            stix_2_1: v21,
+            ..Config::default()
+        };
         assert_eq!(run(&raw, &c), run(&pre, &c));
-        let off = Config { preprocess: false, ..c.clone() };
+        let off = Config {
+            preprocess: false,
+            ..c.clone()
+        };
         assert_eq!(run(&pre, &off), run(&raw, &c));
     }
 }
@@ -189,10 +223,21 @@ fn two_users_with_the_same_uid_stay_two_objects() {
         {"timestamp": "2023-11-01T17:15:15Z", "content": {"fields": {"user.uid": "0", "user.name": "alice", "proc.name": "a"}}},
         {"timestamp": "2023-11-01T17:15:16Z", "content": {"fields": {"user.uid": "0", "user.name": "root", "proc.name": "b"}}}
     ]);
-    let text = run(&events, &Config { stix_2_1: true, ..Config::default() });
+    let text = run(
+        &events,
+        &Config {
+            stix_2_1: true,
+            ..Config::default()
+        },
+    );
     save_bundle("same-uid", true, &text);
     let b: Value = serde_json::from_str(&text).unwrap();
-    let users: Vec<&Value> = b["objects"].as_array().unwrap().iter().filter(|o| o["type"] == "user-account").collect();
+    let users: Vec<&Value> = b["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["type"] == "user-account")
+        .collect();
     assert_eq!(users.len(), 2, "{text}");
     assert_ne!(users[0]["display_name"], users[1]["display_name"]);
 }
@@ -203,37 +248,98 @@ fn bad_input_errors_and_warnings() {
     let go = |text: &str| {
         let mut out = Vec::new();
         let mut warnings = Vec::new();
-        let r = translate_reader(&id, text.as_bytes(), &Config::default(), FixedEnv::default(), &mut out, Format::Bundle, &mut |w| warnings.push(w.to_string()));
+        let r = translate_reader(
+            &id,
+            text.as_bytes(),
+            &Config::default(),
+            FixedEnv::default(),
+            &mut out,
+            Format::Bundle,
+            &mut |w| warnings.push(w.to_string()),
+        );
         (r.map_err(|e| e.message()), warnings, out)
     };
     let (r, _, out) = go("{\"a\": 1}");
     assert_eq!(r.unwrap_err(), "result translation error : Error when converting results to STIX: events must be a JSON array, found an object");
     assert!(out.is_empty());
-    assert!(go("not json").0.unwrap_err().contains("events are not valid JSON"));
-    assert!(go("[{\"a\": }]").0.unwrap_err().contains("event 0: invalid JSON"));
+    assert!(go("not json")
+        .0
+        .unwrap_err()
+        .contains("events are not valid JSON"));
+    assert!(go("[{\"a\": }]")
+        .0
+        .unwrap_err()
+        .contains("event 0: invalid JSON"));
     assert!(go("[{},]").0.unwrap_err().contains("trailing comma"));
     let (r, w, _) = go("[1, {\"severity\": 1, \"content\": \"x\"}, {\"content\": {\"fields\": {\"evt.type\": \"connect\", \"fd.name\": \"[::1]:5->[::2]:80\"}}}]");
     let stats = r.unwrap();
-    assert_eq!((stats.events, stats.observed_data, stats.skipped), (3, 2, 1));
-    assert!(w.iter().any(|w| w == "event 0: expected an object, found a number; event skipped"), "{w:?}");
-    assert!(w.iter().any(|w| w.starts_with("event 1: `content`: expected an object")), "{w:?}");
-    let missing = translate_values(&json!({"id": "identity--x"}), &[], &Config::default(), FixedEnv::default()).unwrap_err();
+    assert_eq!(
+        (stats.events, stats.observed_data, stats.skipped),
+        (3, 2, 1)
+    );
+    assert!(
+        w.iter()
+            .any(|w| w == "event 0: expected an object, found a number; event skipped"),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("event 1: `content`: expected an object")),
+        "{w:?}"
+    );
+    let missing = translate_values(
+        &json!({"id": "identity--x"}),
+        &[],
+        &Config::default(),
+        FixedEnv::default(),
+    )
+    .unwrap_err();
     assert_eq!(missing.code(), "results_translation_error");
     assert!(missing.message().contains("missing `name`"));
 }
 
 fn event_strategy() -> impl Strategy<Value = Value> {
-    let s = || prop_oneof![Just(json!("")), Just(json!("<NA>")), "[a-z0-9./-]{1,12}".prop_map(Value::from), (0u32..70000).prop_map(|n| json!(n.to_string()))];
+    let s = || {
+        prop_oneof![
+            Just(json!("")),
+            Just(json!("<NA>")),
+            "[a-z0-9./-]{1,12}".prop_map(Value::from),
+            (0u32..70000).prop_map(|n| json!(n.to_string()))
+        ]
+    };
     let keys = [
-        "proc.name", "proc.exepath", "proc.pname", "proc.pid", "proc.ppid", "user.name", "user.uid", "user.loginname",
-        "proc.aname[2]", "proc.aname[3]", "fd.name", "fd.l4proto", "falco.rule",
+        "proc.name",
+        "proc.exepath",
+        "proc.pname",
+        "proc.pid",
+        "proc.ppid",
+        "user.name",
+        "user.uid",
+        "user.loginname",
+        "proc.aname[2]",
+        "proc.aname[3]",
+        "fd.name",
+        "fd.l4proto",
+        "falco.rule",
     ];
-    let labels = ["host.mac", "kubernetes.cluster.name", "kubernetes.node.name", "container.name", "kubernetes.deployment.name", "host.hostName"];
+    let labels = [
+        "host.mac",
+        "kubernetes.cluster.name",
+        "kubernetes.node.name",
+        "container.name",
+        "kubernetes.deployment.name",
+        "host.hostName",
+    ];
     (
         proptest::collection::vec((0..keys.len(), s()), 0..12),
         proptest::collection::vec((0..labels.len(), s()), 0..6),
         any::<bool>(),
-        prop_oneof![Just(json!("1.2.3.4:5->6.7.8.9:10")), Just(json!("[::1]:5->[fe80::2]:6")), Just(json!("x")), s()],
+        prop_oneof![
+            Just(json!("1.2.3.4:5->6.7.8.9:10")),
+            Just(json!("[::1]:5->[fe80::2]:6")),
+            Just(json!("x")),
+            s()
+        ],
         proptest::option::of(0i64..9),
         any::<bool>(),
     )
