@@ -106,7 +106,7 @@ fn rejected_filters() {
         (r#"a="x" and"#, 9, "expected a field name, `(` or `not`, found end of filter at byte 9"),
         // `or` where a field must stand is a field name, so the error comes later
         (r#"a="x" or or b="y""#, 12, "expected an operator (`=`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `not in`, `contains`, `startsWith`, `exists`, `not exists`), found `b` at byte 12"),
-        (r#"and a="x""#, 0, "expected a field name, `(` or `not`, found `and` at byte 0"),
+        (r#"and a="x""#, 4, "expected an operator (`=`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `not in`, `contains`, `startsWith`, `exists`, `not exists`), found `a` at byte 4"),
         (r#"="x""#, 0, "expected a field name, `(` or `not`, found `=` at byte 0"),
         (r#"1="x""#, 0, "expected a field name, `(` or `not`, found `1` at byte 0"),
         (r#"a in "x""#, 5, "expected `(`, found `\"` at byte 5"),
@@ -124,7 +124,7 @@ fn rejected_filters() {
         // the reference's broken outputs (examples.md Q36, Q37, Q39)
         (r#"(ruleName="a"b\c")andsource!="auditTrail""#, 13, "expected `)`, `and` or `or`, found `b` at byte 13"),
         (r#"(ruleName="x") or (severity=0")andsource!="auditTrail""#, 29, "expected `)`, `and` or `or`, found `\"` at byte 29"),
-        (r#"(ruleName="a )andsource!="auditTrail""#, 25, "expected `)`, `and` or `or`, found `auditTrail` at byte 25"),
+        (r#"(ruleName="a )andsource!="auditTrail""#, 26, "expected `)`, `and` or `or`, found `auditTrail` at byte 26"),
         // not NUL-safe tricks: control characters are just characters
         ("a=\u{0}", 2, "expected a quoted string or a number, found `\u{0}` at byte 2"),
     ];
