@@ -12,17 +12,36 @@ use tokio::net::TcpStream;
 
 /// Shared between a connection's I/O and the requests it carries (as a
 /// request extension).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ConnControl(Arc<AtomicBool>);
+#[derive(Debug, Clone)]
+pub(crate) struct ConnControl {
+    reset: Arc<AtomicBool>,
+    /// Counts completed flushes, so a body can wait until what it handed to
+    /// hyper has reached the socket.
+    flushes: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Default for ConnControl {
+    fn default() -> Self {
+        ConnControl {
+            reset: Arc::default(),
+            flushes: Arc::new(tokio::sync::watch::channel(0).0),
+        }
+    }
+}
 
 impl ConnControl {
     /// From now on the connection fails every write and closes with RST.
     pub(crate) fn reset(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.reset.store(true, Ordering::SeqCst);
     }
 
     fn is_reset(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.reset.load(Ordering::SeqCst)
+    }
+
+    /// A receiver of the flush count.
+    pub(crate) fn flushes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.flushes.subscribe()
     }
 }
 
@@ -86,7 +105,11 @@ impl AsyncWrite for ResetIo {
         if let Err(e) = self.check() {
             return Poll::Ready(Err(e));
         }
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let r = Pin::new(&mut self.inner).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = r {
+            self.ctl.flushes.send_modify(|n| *n += 1);
+        }
+        r
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

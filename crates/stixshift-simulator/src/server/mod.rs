@@ -324,7 +324,7 @@ async fn front_door(
         .insert("x-ratelimit-limit", HeaderValue::from(per_minute));
     if decision.truncate {
         fault.push("truncated".to_owned());
-        resp = truncate(resp).await;
+        resp = truncate(resp, ctl).await;
     }
     let record = RequestRecord {
         seq,
@@ -361,9 +361,10 @@ fn too_many(st: &AppState, gen: Gen, retry_after: u64) -> Response {
     resp
 }
 
-/// Keeps the full `Content-Length`, sends half the body, then fails the
-/// body stream so the connection is closed mid-body.
-async fn truncate(resp: Response) -> Response {
+/// Keeps the full `Content-Length`, sends half the body, waits until that
+/// half has been flushed to the socket, then fails the body stream so hyper
+/// closes the connection mid-body.
+async fn truncate(resp: Response, ctl: Option<ConnControl>) -> Response {
     let (mut parts, body) = resp.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
@@ -372,11 +373,31 @@ async fn truncate(resp: Response) -> Response {
     parts
         .headers
         .insert("content-length", HeaderValue::from(bytes.len()));
-    let chunks: Vec<Result<bytes::Bytes, io::Error>> = vec![
-        Ok(half),
-        Err(io::Error::other("body truncated (simulated fault)")),
-    ];
-    Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
+    let flushes = ctl.map(|c| c.flushes());
+    let stream = futures_util::stream::unfold(
+        (0u8, Some(half), flushes),
+        |(step, half, mut flushes)| async move {
+            match step {
+                0 => Some((Ok(half.unwrap_or_default()), (1, None, flushes))),
+                1 => {
+                    if let Some(rx) = flushes.as_mut() {
+                        let seen = *rx.borrow_and_update();
+                        let _ = tokio::time::timeout(
+                            Duration::from_secs(10),
+                            rx.wait_for(|n| *n > seen),
+                        )
+                        .await;
+                    }
+                    Some((
+                        Err(io::Error::other("body truncated (simulated fault)")),
+                        (2, None, flushes),
+                    ))
+                }
+                _ => None,
+            }
+        },
+    );
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 /// Serves `state` on `listener` (plain HTTP/1.1, or HTTPS when the state was
