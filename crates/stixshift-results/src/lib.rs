@@ -18,7 +18,6 @@
 //! assert_eq!(bundle["objects"][1]["objects"]["0"]["severity"], 50);
 //! ```
 
-pub mod cli;
 mod engine;
 mod env;
 mod error;

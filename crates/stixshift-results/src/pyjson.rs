@@ -74,7 +74,8 @@ impl Formatter for PyFormatter {
     ) -> io::Result<()> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
-            if c.is_ascii() {
+            // Python escapes everything outside ' '..='~' (DEL included).
+            if c.is_ascii() && c != '\x7f' {
                 continue;
             }
             writer.write_all(&fragment.as_bytes()[start..i])?;
@@ -160,10 +161,10 @@ mod tests {
 
     #[test]
     fn pretty_matches_python_layout() {
-        let v = json!({"queries": ["a\"b", "é😀"], "e": [], "o": {}, "n": 1});
+        let v = json!({"queries": ["a\"b", "é😀\u{7f}"], "e": [], "o": {}, "n": 1});
         assert_eq!(
             to_string_pretty(&v),
-            "{\n    \"queries\": [\n        \"a\\\"b\",\n        \"\\u00e9\\ud83d\\ude00\"\n    ],\n    \"e\": [],\n    \"o\": {},\n    \"n\": 1\n}"
+            "{\n    \"queries\": [\n        \"a\\\"b\",\n        \"\\u00e9\\ud83d\\ude00\\u007f\"\n    ],\n    \"e\": [],\n    \"o\": {},\n    \"n\": 1\n}"
         );
     }
 

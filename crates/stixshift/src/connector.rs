@@ -55,6 +55,20 @@ pub fn translate_query(
     Ok(query::translate(pattern, &config)?)
 }
 
+/// The results-translation settings for these options.
+pub fn results_config(options: &Options) -> stixshift_results::Config {
+    stixshift_results::Config {
+        stix_2_1: options.stix_2_1,
+        unmapped_fallback: options.unmapped_fallback,
+        to_stix_map: options
+            .mapping
+            .as_ref()
+            .and_then(|m| m.get("to_stix_map"))
+            .cloned(),
+        ..stixshift_results::Config::default()
+    }
+}
+
 /// `{"queries": [...]}`.
 pub fn queries_json(t: &Translation) -> Value {
     json!({ "queries": t.queries })
@@ -176,5 +190,6 @@ pub fn mapping_json() -> Value {
         "from_stix_map": raw[0],
         "operators": raw[1],
         "config_map": raw[2],
+        "to_stix_map": stixshift_results::default_to_stix_map(false),
     })
 }

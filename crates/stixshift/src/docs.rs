@@ -42,8 +42,13 @@ Generated from the embedded mapping by `cargo test -p stixshift` \
         }
         rows.sort();
         if v21 {
-            let _ = writeln!(out, "\n{label} (`stix_2.1: true`) differs only where listed:\n");
-            out.push_str("| STIX object | STIX property | Sysdig field | Field type |\n|---|---|---|---|\n");
+            let _ = writeln!(
+                out,
+                "\n{label} (`stix_2.1: true`) differs only where listed:\n"
+            );
+            out.push_str(
+                "| STIX object | STIX property | Sysdig field | Field type |\n|---|---|---|---|\n",
+            );
             let base = QueryMapping::default_for(false);
             for (ty, prop, fields, t) in rows {
                 if base.fields(&ty, &prop).is_none() {

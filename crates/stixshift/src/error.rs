@@ -98,8 +98,8 @@ pub enum Error {
     #[error("{0}")]
     InvalidArgument(String),
     /// Results translation failed.
-    #[error("result translation error : {0}")]
-    Results(String),
+    #[error("{}", .0.message())]
+    Results(#[from] stixshift_results::ResultsError),
 }
 
 impl Error {
@@ -118,7 +118,11 @@ impl Error {
             Error::UnsupportedLanguage(_) => ErrorCode::InvalidParameter,
             Error::UnsupportedDataSource(_) => ErrorCode::NotImplemented,
             Error::InvalidArgument(_) => ErrorCode::InvalidParameter,
-            Error::Results(_) => ErrorCode::ResultsTranslationError,
+            Error::Results(e) => match e.code() {
+                "mapping_error" => ErrorCode::MappingError,
+                "invalid_parameter" => ErrorCode::InvalidParameter,
+                _ => ErrorCode::ResultsTranslationError,
+            },
         }
     }
 

@@ -113,6 +113,9 @@ struct TranslateArgs {
     /// Read patterns from stdin, one per line; write one JSON result per line.
     #[arg(long)]
     batch: bool,
+    /// Results: write one observed-data object per line (NDJSON) instead of a bundle.
+    #[arg(long)]
+    ndjson: bool,
     /// Accepted for stix-shifter compatibility; no effect.
     #[arg(short = 'x', long = "stix-validator")]
     stix_validator: bool,
@@ -267,7 +270,111 @@ fn translate(args: TranslateArgs, io: &mut Io<'_>) -> io::Result<i32> {
                 Err(e) => fail(io, &e),
             }
         }
-        TranslateKind::Results => usage(io, "`translate sysdig results` is not available yet"),
+        TranslateKind::Results => {
+            let identity = match parse_json_arg("data source", &args.data_source) {
+                Ok(v) => v,
+                Err(msg) => return usage(io, &msg),
+            };
+            let events = args.data.unwrap_or_else(|| "-".to_owned());
+            results(&identity, &events, &options, args.ndjson, io)
+        }
+    }
+}
+
+/// `translate sysdig results`: events (JSON text, `@file` or `-` for stdin)
+/// to a bundle, streamed.
+fn results(
+    identity: &Value,
+    events: &str,
+    options: &Options,
+    ndjson: bool,
+    io: &mut Io<'_>,
+) -> io::Result<i32> {
+    let config = connector::results_config(options);
+    let format = if ndjson {
+        stixshift_results::Format::Ndjson
+    } else {
+        stixshift_results::Format::Bundle
+    };
+    let stderr = &mut *io.stderr;
+    let mut warn = |w: &stixshift_results::Warning| {
+        let _ = writeln!(stderr, "warning: {w}");
+    };
+    let mut out = CountingWriter {
+        inner: io::BufWriter::with_capacity(1 << 16, &mut *io.stdout),
+        written: 0,
+    };
+    let env = stixshift_results::SystemEnv;
+    let result = if let Some(path) = events.strip_prefix('@') {
+        match std::fs::File::open(path) {
+            Ok(f) => stixshift_results::translate_reader(
+                identity, f, &config, env, &mut out, format, &mut warn,
+            ),
+            Err(e) => {
+                drop(out);
+                return usage(io, &format!("cannot read `{path}`: {e}"));
+            }
+        }
+    } else if events == "-" || events.is_empty() {
+        stixshift_results::translate_reader(
+            identity,
+            &mut *io.stdin,
+            &config,
+            env,
+            &mut out,
+            format,
+            &mut warn,
+        )
+    } else {
+        stixshift_results::translate_reader(
+            identity,
+            events.as_bytes(),
+            &config,
+            env,
+            &mut out,
+            format,
+            &mut warn,
+        )
+    };
+    let started = out.written > 0;
+    out.flush()?;
+    drop(out);
+    match result {
+        Ok(_) => Ok(EXIT_OK),
+        Err(stixshift_results::ResultsError::Io(e)) => Err(e),
+        Err(e) => {
+            let e = Error::from(e);
+            if started {
+                // Part of the bundle is already out: the error goes to stderr.
+                writeln!(io.stdout)?;
+                writeln!(
+                    io.stderr,
+                    "error: output is incomplete: {}",
+                    stixshift_results::pyjson::to_string_compact(&e.to_json())
+                )?;
+                Ok(EXIT_FAILED)
+            } else {
+                fail(io, &e)
+            }
+        }
+    }
+}
+
+/// Counts bytes written, to know whether output has started.
+struct CountingWriter<W: Write> {
+    inner: W,
+    written: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

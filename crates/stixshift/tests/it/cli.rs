@@ -269,3 +269,150 @@ fn the_binary_reports_errors_as_json_and_exit_codes() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("{\n    \"queries\": [\n"));
 }
+
+/// Sections of examples.md: the first and second ```json blocks after `### <id>`.
+fn results_example(id: &str) -> (Value, Value) {
+    let text = include_str!("../data/examples.md");
+    let section = text
+        .split("\n### ")
+        .find(|s| s.starts_with(id))
+        .expect("section");
+    let blocks: Vec<&str> = section
+        .split("```json\n")
+        .skip(1)
+        .map(|b| b.split("\n```").next().unwrap())
+        .collect();
+    (json(blocks[0]), json(blocks[blocks.len() - 1]))
+}
+
+const IDENTITY: &str = r#"{"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff", "name": "sysdig", "identity_class": "events", "created": "2023-08-01T06:06:52.305Z", "modified": "2023-08-02T06:06:52.305Z"}"#;
+
+/// Remove what is random or clock-dependent (ids of the bundle and the
+/// observed-data, created/modified).
+fn scrub(mut bundle: Value) -> Value {
+    bundle["id"] = Value::Null;
+    for o in bundle["objects"].as_array_mut().unwrap() {
+        if o["type"] == "observed-data" {
+            o["id"] = Value::Null;
+            o["created"] = Value::Null;
+            o["modified"] = Value::Null;
+        }
+    }
+    bundle
+}
+
+#[test]
+fn results_r1_through_the_cli_equals_the_reference() {
+    let (events, expected) = results_example("R1");
+    let (code, out, err) = run_cli(
+        &[
+            "stixshift",
+            "translate",
+            "sysdig",
+            "results",
+            IDENTITY,
+            &events.to_string(),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(scrub(json(&out)), scrub(expected));
+    // The layout is the reference CLI's (json.dumps indent=4).
+    assert!(out.starts_with("{\n    \"type\": \"bundle\",\n    \"id\": \"bundle--"));
+}
+
+#[test]
+fn results_read_files_stdin_and_write_ndjson() {
+    let (events, _) = results_example("R1");
+    let dir = std::env::temp_dir().join(format!("stixshift-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("events.json");
+    std::fs::write(&file, events.to_string()).unwrap();
+    let at = format!("@{}", file.display());
+    let (code, from_file, _) = run_cli(
+        &["stixshift", "translate", "sysdig", "results", IDENTITY, &at],
+        "",
+    );
+    assert_eq!(code, 0);
+    let (code, from_stdin, _) = run_cli(
+        &["stixshift", "translate", "sysdig", "results", IDENTITY, "-"],
+        &events.to_string(),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(scrub(json(&from_file)), scrub(json(&from_stdin)));
+
+    let (code, nd, _) = run_cli(
+        &[
+            "stixshift",
+            "translate",
+            "sysdig",
+            "results",
+            IDENTITY,
+            &at,
+            "--ndjson",
+        ],
+        "",
+    );
+    assert_eq!(code, 0);
+    let lines: Vec<Value> = nd.lines().map(json).collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["type"], "observed-data");
+
+    let (code, out, _) = run_cli(
+        &[
+            "stixshift",
+            "translate",
+            "sysdig",
+            "results",
+            IDENTITY,
+            "@/nonexistent/x.json",
+        ],
+        "",
+    );
+    assert_eq!((code, out.as_str()), (2, ""));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn results_errors_are_results_envelopes() {
+    for (events, needle) in [
+        ("[1, 2", "events are not valid JSON"),
+        (r#"{"a": 1}"#, "events must be a JSON array"),
+    ] {
+        let (code, out, _) = run_cli(
+            &[
+                "stixshift",
+                "translate",
+                "sysdig",
+                "results",
+                IDENTITY,
+                events,
+            ],
+            "",
+        );
+        assert_eq!(code, 1);
+        let v = json(&out);
+        assert_eq!(v["code"], "results_translation_error");
+        assert!(
+            v.get("connector").is_none(),
+            "results errors carry no connector key"
+        );
+        assert!(v["error"].as_str().unwrap().contains(needle), "{v}");
+    }
+    let (code, out, _) = run_cli(
+        &[
+            "stixshift",
+            "translate",
+            "sysdig",
+            "results",
+            r#"{"type": "identity"}"#,
+            "[]",
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(json(&out)["error"]
+        .as_str()
+        .unwrap()
+        .contains("missing `id`"));
+}

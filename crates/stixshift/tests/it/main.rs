@@ -28,7 +28,10 @@ mod docs {
     /// The committed `docs/sysdig_supported_stix.md` is what the mapping generates.
     #[test]
     fn supported_stix_doc_is_current() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/sysdig_supported_stix.md");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/sysdig_supported_stix.md"
+        );
         let generated = stixshift::docs::supported_stix_markdown();
         if std::env::var_os("STIXSHIFT_UPDATE_DOCS").is_some() {
             std::fs::write(path, &generated).unwrap();
