@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
         mapping: QueryMapping::default_for(false),
         time_range_minutes: Some(5),
         now_ms: 1_700_000_000_000,
+        explain: false,
     };
     let _ = translate(text, &config);
 });

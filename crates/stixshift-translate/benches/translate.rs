@@ -82,6 +82,7 @@ fn bench(c: &mut Criterion) {
         mapping: QueryMapping::default_for(false),
         time_range_minutes: Some(5),
         now_ms: 1_700_000_000_000,
+        explain: false,
     };
     let long = format!("[{}]", vec!["x-ibm-finding:name = 'a'"; 500].join(" OR "));
     let deep = format!(

@@ -11,6 +11,7 @@
 //!     mapping: QueryMapping::default_for(false),
 //!     time_range_minutes: Some(5),
 //!     now_ms: 1_700_000_000_000,
+//!     explain: false,
 //! };
 //! let t = translate("[x-ibm-finding:name = 'a']", &config).unwrap();
 //! assert_eq!(

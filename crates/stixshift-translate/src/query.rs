@@ -28,6 +28,8 @@ pub struct QueryConfig<'a> {
     pub time_range_minutes: Option<u64>,
     /// "Now", in milliseconds since the epoch, for the default window.
     pub now_ms: i64,
+    /// Record how each comparison was translated ([`Translation::comparisons`]).
+    pub explain: bool,
 }
 
 /// Why a pattern could not be translated. `Display` gives stix-shifter's
@@ -137,7 +139,8 @@ pub struct Translation {
     pub pattern: String,
     /// Attributes dropped because they have no mapping (inside an `OR`).
     pub dropped: Vec<String>,
-    /// One entry per translated comparison, in pattern order.
+    /// One entry per translated comparison, in pattern order (only with
+    /// [`QueryConfig::explain`]).
     pub comparisons: Vec<ComparisonExplanation>,
     /// The windows, as in `queries`.
     pub windows: Vec<Window>,
@@ -164,6 +167,11 @@ pub fn translate(pattern: &str, config: &QueryConfig<'_>) -> Result<Translation,
         explanations: Vec::new(),
     };
     builder.observation(&kept, None)?;
+    let canonical = if config.explain {
+        parsed.to_string()
+    } else {
+        String::new()
+    };
 
     // Group observation filters by window, in first-seen order.
     let mut groups: Vec<(Window, Vec<String>)> = Vec::new();
@@ -194,7 +202,7 @@ pub fn translate(pattern: &str, config: &QueryConfig<'_>) -> Result<Translation,
     }
     Ok(Translation {
         queries,
-        pattern: parsed.to_string(),
+        pattern: canonical,
         dropped: unmapped.attributes,
         comparisons: builder.explanations,
         windows,
@@ -230,37 +238,80 @@ impl Unmapped {
     }
 }
 
-fn operator_key(op: ComparisonOp) -> String {
-    format!("ComparisonComparators.{}", op.stix_shifter_name())
+fn operator_key(op: ComparisonOp) -> &'static str {
+    match op {
+        ComparisonOp::Equal => "ComparisonComparators.Equal",
+        ComparisonOp::NotEqual => "ComparisonComparators.NotEqual",
+        ComparisonOp::LessThan => "ComparisonComparators.LessThan",
+        ComparisonOp::LessThanOrEqual => "ComparisonComparators.LessThanOrEqual",
+        ComparisonOp::GreaterThan => "ComparisonComparators.GreaterThan",
+        ComparisonOp::GreaterThanOrEqual => "ComparisonComparators.GreaterThanOrEqual",
+        ComparisonOp::In => "ComparisonComparators.In",
+        ComparisonOp::Like => "ComparisonComparators.Like",
+        ComparisonOp::Matches => "ComparisonComparators.Matches",
+        ComparisonOp::IsSubset => "ComparisonComparators.IsSubSet",
+        ComparisonOp::IsSuperset => "ComparisonComparators.IsSuperSet",
+        ComparisonOp::Exists => "ComparisonComparators.Exists",
+    }
+}
+
+/// The part of the pattern that survives pruning, borrowed from the tree,
+/// with each comparison's mapped fields and operator text looked up once.
+enum KeptComparison<'a> {
+    Comparison {
+        c: &'a Comparison,
+        fields: &'a [String],
+        operator: &'a str,
+    },
+    Binary {
+        op: BoolOp,
+        left: Box<KeptComparison<'a>>,
+        right: Box<KeptComparison<'a>>,
+    },
+}
+
+enum KeptObservation<'a> {
+    Observation(KeptComparison<'a>),
+    Binary {
+        op: ObservationOp,
+        left: Box<KeptObservation<'a>>,
+        right: Box<KeptObservation<'a>>,
+    },
+    Qualified {
+        expr: Box<KeptObservation<'a>>,
+        qualifier: &'a stixshift_pattern::Qualifier,
+    },
 }
 
 /// Drop comparisons with no mapping as stix-shifter does: an `AND` loses
 /// both sides, an `OR` keeps the mapped side, an observation left empty
 /// disappears with its qualifiers.
-fn prune_comparisons(
-    e: &ComparisonExpr,
-    mapping: &QueryMapping,
+fn prune_comparisons<'a>(
+    e: &'a ComparisonExpr,
+    mapping: &'a QueryMapping,
     unmapped: &mut Unmapped,
-) -> Option<ComparisonExpr> {
+) -> Option<KeptComparison<'a>> {
     match e {
         ComparisonExpr::Comparison(c) => {
-            let attribute_ok = mapping
-                .fields(&c.path.object_type, &c.path.property_text())
-                .is_some();
-            let operator_ok = mapping.operator(&operator_key(c.op)).is_some();
-            if !attribute_ok {
+            let fields = mapping.fields(&c.path.object_type, &c.path.property_text());
+            let operator = mapping.operator(operator_key(c.op));
+            if fields.is_none() {
                 Unmapped::note(&mut unmapped.attributes, c.path.attribute_text());
             }
-            if !operator_ok {
+            if operator.is_none() {
                 Unmapped::note(&mut unmapped.operators, c.op.stix_shifter_name().to_owned());
             }
-            (attribute_ok && operator_ok).then(|| e.clone())
+            Some(KeptComparison::Comparison {
+                c,
+                fields: fields?,
+                operator: operator?,
+            })
         }
         ComparisonExpr::Binary { op, left, right } => {
             let l = prune_comparisons(left, mapping, unmapped);
             let r = prune_comparisons(right, mapping, unmapped);
             match (op, l, r) {
-                (_, Some(l), Some(r)) => Some(ComparisonExpr::Binary {
+                (_, Some(l), Some(r)) => Some(KeptComparison::Binary {
                     op: *op,
                     left: Box::new(l),
                     right: Box::new(r),
@@ -272,26 +323,22 @@ fn prune_comparisons(
     }
 }
 
-fn prune_observations(
-    e: &ObservationExpr,
-    mapping: &QueryMapping,
+fn prune_observations<'a>(
+    e: &'a ObservationExpr,
+    mapping: &'a QueryMapping,
     unmapped: &mut Unmapped,
-) -> Option<ObservationExpr> {
+) -> Option<KeptObservation<'a>> {
     match e {
-        ObservationExpr::Observation(o) => {
-            let comparison = prune_comparisons(&o.comparison, mapping, unmapped)?;
-            Some(ObservationExpr::Observation(
-                stixshift_pattern::Observation {
-                    comparison,
-                    span: o.span,
-                },
-            ))
-        }
+        ObservationExpr::Observation(o) => Some(KeptObservation::Observation(prune_comparisons(
+            &o.comparison,
+            mapping,
+            unmapped,
+        )?)),
         ObservationExpr::Binary { op, left, right } => {
             let l = prune_observations(left, mapping, unmapped);
             let r = prune_observations(right, mapping, unmapped);
             match (l, r) {
-                (Some(l), Some(r)) => Some(ObservationExpr::Binary {
+                (Some(l), Some(r)) => Some(KeptObservation::Binary {
                     op: *op,
                     left: Box::new(l),
                     right: Box::new(r),
@@ -302,9 +349,9 @@ fn prune_observations(
         }
         ObservationExpr::Qualified { expr, qualifier } => {
             let inner = prune_observations(expr, mapping, unmapped)?;
-            Some(ObservationExpr::Qualified {
+            Some(KeptObservation::Qualified {
                 expr: Box::new(inner),
-                qualifier: qualifier.clone(),
+                qualifier,
             })
         }
     }
@@ -387,20 +434,20 @@ impl Builder<'_, '_> {
     /// Walk observations left to right; the innermost START/STOP wins.
     fn observation(
         &mut self,
-        e: &ObservationExpr,
+        e: &KeptObservation<'_>,
         window: Option<Window>,
     ) -> Result<(), QueryError> {
         match e {
-            ObservationExpr::Observation(o) => {
+            KeptObservation::Observation(comparison) => {
                 let window = match window {
                     Some(w) => w,
                     None => self.default_window()?,
                 };
-                let filter = self.comparison_expr(&o.comparison)?.text();
+                let filter = self.comparison_expr(comparison)?.text();
                 self.observations.push((window, filter));
                 Ok(())
             }
-            ObservationExpr::Binary { op, left, right } => {
+            KeptObservation::Binary { op, left, right } => {
                 if *op == ObservationOp::FollowedBy {
                     return Err(QueryError::Unsupported(
                         "Comparison operator FollowedBy unsupported for Sysdig connector"
@@ -410,7 +457,7 @@ impl Builder<'_, '_> {
                 self.observation(left, window)?;
                 self.observation(right, window)
             }
-            ObservationExpr::Qualified { expr, qualifier } => match &qualifier.kind {
+            KeptObservation::Qualified { expr, qualifier } => match &qualifier.kind {
                 QualifierKind::StartStop { start, stop } => {
                     let convert = |t: &stixshift_pattern::Timestamp| {
                         timestamp_ns(t).ok_or_else(|| {
@@ -436,10 +483,14 @@ impl Builder<'_, '_> {
         }
     }
 
-    fn comparison_expr(&mut self, e: &ComparisonExpr) -> Result<Filter, QueryError> {
+    fn comparison_expr(&mut self, e: &KeptComparison<'_>) -> Result<Filter, QueryError> {
         match e {
-            ComparisonExpr::Comparison(c) => self.comparison(c),
-            ComparisonExpr::Binary { op, left, right } => {
+            KeptComparison::Comparison {
+                c,
+                fields,
+                operator,
+            } => self.comparison(c, fields, operator),
+            KeptComparison::Binary { op, left, right } => {
                 // stix-shifter prints the right operand first; the order is kept.
                 let l = self.comparison_expr(left)?;
                 let r = self.comparison_expr(right)?;
@@ -466,12 +517,13 @@ impl Builder<'_, '_> {
         }
     }
 
-    fn comparison(&mut self, c: &Comparison) -> Result<Filter, QueryError> {
+    fn comparison(
+        &mut self,
+        c: &Comparison,
+        fields: &[String],
+        written: &str,
+    ) -> Result<Filter, QueryError> {
         let mapping = self.config.mapping;
-        let fields = mapping
-            .fields(&c.path.object_type, &c.path.property_text())
-            .unwrap_or_default();
-        let written = mapping.operator(&operator_key(c.op)).unwrap_or_default();
         let op_text = if c.negated {
             negate(written)
         } else {
@@ -488,10 +540,7 @@ impl Builder<'_, '_> {
                     let text = literal_text(item, first_field)?;
                     parts.push(format_value(&text, field_type, severity)?);
                 }
-                (
-                    format!("({})", parts.join(",")),
-                    value_rule(field_type, severity),
-                )
+                (format!("({})", parts.join(",")), None)
             }
             Operand::Constant(k) => {
                 let text = literal_text(k, first_field)?;
@@ -499,9 +548,7 @@ impl Builder<'_, '_> {
                 if severity && is_ordering(&op_text) {
                     let score = severity_score(&text)?;
                     let (op, sysdig) = invert_severity(&op_text, score);
-                    let rule = format!(
-                        "severity: STIX score {op_text} {score} holds exactly for Sysdig severity {op} {sysdig} (score = (10 - severity) * 10)"
-                    );
+                    let rule = Some((op_text.clone(), score, op, sysdig));
                     return Ok(self.finish(
                         c,
                         fields,
@@ -511,12 +558,9 @@ impl Builder<'_, '_> {
                         sysdig.to_string(),
                     ));
                 }
-                (
-                    format_value(&text, field_type, severity)?,
-                    value_rule(field_type, severity),
-                )
+                (format_value(&text, field_type, severity)?, None)
             }
-            Operand::None => (String::new(), String::new()),
+            Operand::None => (String::new(), None),
         };
         if first_field == "source"
             && (op_text == "=" || op_text == "in")
@@ -534,7 +578,7 @@ impl Builder<'_, '_> {
         c: &Comparison,
         fields: &[String],
         field_type: FieldType,
-        rule: String,
+        inverted: Option<(String, u32, &'static str, u32)>,
         op_text: String,
         value: String,
     ) -> Filter {
@@ -558,14 +602,20 @@ impl Builder<'_, '_> {
                 second: Box::new(Filter::Leaf(one(field))),
             };
         }
-        let text = filter.text();
-        self.explanations.push(ComparisonExplanation {
-            comparison: c.to_string(),
-            fields: fields.to_vec(),
-            field_type: field_type.name(),
-            rule,
-            filter: text,
-        });
+        if self.config.explain {
+            self.explanations.push(ComparisonExplanation {
+                comparison: c.to_string(),
+                fields: fields.to_vec(),
+                field_type: field_type.name(),
+                rule: match inverted {
+                    Some((stix_op, score, op, sysdig)) => format!(
+                        "severity: STIX score {stix_op} {score} holds exactly for Sysdig severity {op} {sysdig} (score = (10 - severity) * 10)"
+                    ),
+                    None => value_rule(field_type, fields.first().is_some_and(|f| f == "severity")),
+                },
+                filter: filter.text(),
+            });
+        }
         filter
     }
 }

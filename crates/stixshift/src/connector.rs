@@ -45,12 +45,14 @@ pub fn translate_query(
     pattern: &str,
     options: &Options,
     now_ms: i64,
+    explain: bool,
 ) -> Result<Translation, Error> {
     let mapping = query_mapping(options)?;
     let config = QueryConfig {
         mapping: &mapping,
         time_range_minutes: options.time_range,
         now_ms,
+        explain,
     };
     Ok(query::translate(pattern, &config)?)
 }

@@ -19,6 +19,7 @@ fn config() -> QueryConfig<'static> {
         mapping: QueryMapping::default_for(false),
         time_range_minutes: Some(5),
         now_ms: 1_700_000_000_000,
+        explain: false,
     }
 }
 

@@ -240,7 +240,7 @@ fn translate(args: TranslateArgs, io: &mut Io<'_>) -> io::Result<i32> {
                 _ => read_stdin(io)?,
             };
             let now = (io.now_ms)();
-            match connector::translate_query(&pattern, &options, now) {
+            match connector::translate_query(&pattern, &options, now, args.explain) {
                 Ok(t) if args.explain => {
                     io.stdout.write_all(explain::render(&t).as_bytes())?;
                     Ok(EXIT_OK)
@@ -389,6 +389,7 @@ fn batch_query(options: &Options, io: &mut Io<'_>) -> io::Result<i32> {
         mapping: &mapping,
         time_range_minutes: options.time_range,
         now_ms: now,
+        explain: false,
     };
     let mut status = EXIT_OK;
     let mut line = String::new();
