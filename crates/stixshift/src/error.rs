@@ -97,6 +97,9 @@ pub enum Error {
     /// An argument that is not what the command takes.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The connection or configuration object failed validation.
+    #[error("{0}")]
+    Connection(String),
     /// Results translation failed.
     #[error("{}", .0.message())]
     Results(#[from] stixshift_results::ResultsError),
@@ -113,6 +116,7 @@ impl Error {
                 QueryError::Invalid(_) => ErrorCode::TranslationError,
             },
             Error::Mapping(_) => ErrorCode::MappingError,
+            Error::Connection(_) => ErrorCode::Unknown,
             Error::Options(_) => ErrorCode::TranslationError,
             Error::UnknownDialect(_) => ErrorCode::InvalidParameter,
             Error::UnsupportedLanguage(_) => ErrorCode::InvalidParameter,
@@ -130,6 +134,7 @@ impl Error {
     pub fn stage(&self) -> Stage {
         match self {
             Error::Results(_) => Stage::Results,
+            Error::Connection(_) => Stage::Transmission,
             Error::Query(_)
             | Error::Mapping(_)
             | Error::Options(_)

@@ -6,6 +6,7 @@
 //! JSON envelopes. Only [`cli`] knows stdout and exit codes.
 
 pub mod cli;
+pub mod connection;
 pub mod connector;
 pub mod docs;
 pub mod env;
