@@ -5,7 +5,10 @@ use clap::Parser;
 use stixshift_simulator::cli::{run, SimulateArgs};
 
 #[derive(Parser)]
-#[command(name = "simulate", about = "Serve a simulated Sysdig Secure Events API")]
+#[command(
+    name = "simulate",
+    about = "Serve a simulated Sysdig Secure Events API"
+)]
 struct Cli {
     #[command(flatten)]
     args: SimulateArgs,

@@ -109,7 +109,10 @@ fn events_from_value(v: Value, origin: &Path) -> anyhow::Result<Vec<Value>> {
             Some(_) => bail!("{}: `data` is not an array", origin.display()),
             None => Ok(vec![Value::Object(map)]),
         },
-        _ => bail!("{}: expected an event, an array of events or {{\"data\": [...]}}", origin.display()),
+        _ => bail!(
+            "{}: expected an event, an array of events or {{\"data\": [...]}}",
+            origin.display()
+        ),
     }
 }
 
@@ -117,7 +120,9 @@ fn events_from_value(v: Value, origin: &Path) -> anyhow::Result<Vec<Value>> {
 pub fn load_events(path: &Path) -> anyhow::Result<Vec<Value>> {
     let mut files = Vec::new();
     if path.is_dir() {
-        for entry in std::fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))? {
+        for entry in
+            std::fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))?
+        {
             let p = entry?.path();
             if p.extension().is_some_and(|e| e == "json") {
                 files.push(p);
@@ -129,8 +134,10 @@ pub fn load_events(path: &Path) -> anyhow::Result<Vec<Value>> {
     }
     let mut out = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
-        let v: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", f.display()))?;
+        let text =
+            std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
+        let v: Value =
+            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", f.display()))?;
         out.extend(events_from_value(v, &f)?);
     }
     Ok(out)
@@ -177,8 +184,12 @@ pub fn config(args: &SimulateArgs) -> anyhow::Result<(Config, Option<(i64, i64)>
     };
     for f in &args.fail {
         let (status, k) = f.split_once(':').unwrap_or((f, "1"));
-        let status: u16 = status.parse().with_context(|| format!("--fail {f}: bad status"))?;
-        let count: u32 = k.parse().with_context(|| format!("--fail {f}: bad count"))?;
+        let status: u16 = status
+            .parse()
+            .with_context(|| format!("--fail {f}: bad status"))?;
+        let count: u32 = k
+            .parse()
+            .with_context(|| format!("--fail {f}: bad count"))?;
         if !(100..=599).contains(&status) {
             bail!("--fail {f}: status must be 100..=599");
         }
@@ -223,7 +234,11 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
     let addr = listener.local_addr()?;
     let scheme = if args.tls { "https" } else { "http" };
-    let shown_host = if addr.ip().is_loopback() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
+    let shown_host = if addr.ip().is_loopback() {
+        "127.0.0.1".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
     eprintln!(
         "stixshift simulator: {} events at {scheme}://{shown_host}:{} (bearer token `{token}`; Ctrl-C stops)",
         state.event_count(),
@@ -249,7 +264,10 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         });
         let auth = serde_json::json!({"auth": {"token": token}});
         let (from, to) = match range {
-            Some((start, end)) => (end.saturating_sub(crate::server::MAX_WINDOW_NS).max(start), end),
+            Some((start, end)) => (
+                end.saturating_sub(crate::server::MAX_WINDOW_NS).max(start),
+                end,
+            ),
             None => (0, 0),
         };
         eprintln!("  point stix-shifter at it:");
@@ -260,7 +278,9 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
             );
         }
     } else {
-        eprintln!("  plain HTTP: stix-shifter always uses HTTPS, start with --tls to point it here");
+        eprintln!(
+            "  plain HTTP: stix-shifter always uses HTTPS, start with --tls to point it here"
+        );
     }
     serve_until_ctrl_c(listener, state).await
 }

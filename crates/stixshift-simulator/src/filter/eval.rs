@@ -99,7 +99,9 @@ pub fn resolve_field<'a>(event: &'a Value, field: &str) -> Option<&'a Value> {
 ///   compare with nothing.
 fn compare(event: &Value, lit: &Literal) -> Option<Ordering> {
     match (event, lit) {
-        (Value::Number(n), Literal::Number(l)) => Num::from_json(n)?.compare(Num::parse(l.as_str())?),
+        (Value::Number(n), Literal::Number(l)) => {
+            Num::from_json(n)?.compare(Num::parse(l.as_str())?)
+        }
         (Value::Number(n), Literal::String(s)) => Num::from_json(n)?.compare(Num::parse(s)?),
         (Value::String(s), Literal::Number(l)) => Num::parse(s)?.compare(Num::parse(l.as_str())?),
         (Value::String(s), Literal::String(t)) => Some(s.as_str().cmp(t.as_str())),
@@ -182,12 +184,12 @@ impl Expr {
                     CompareOp::Le => any(Ordering::is_le),
                     CompareOp::Gt => any(Ordering::is_gt),
                     CompareOp::Ge => any(Ordering::is_ge),
-                    CompareOp::Contains => elements(found).iter().any(|e| {
-                        e.as_str().is_some_and(|s| s.contains(text_of(value)))
-                    }),
-                    CompareOp::StartsWith => elements(found).iter().any(|e| {
-                        e.as_str().is_some_and(|s| s.starts_with(text_of(value)))
-                    }),
+                    CompareOp::Contains => elements(found)
+                        .iter()
+                        .any(|e| e.as_str().is_some_and(|s| s.contains(text_of(value)))),
+                    CompareOp::StartsWith => elements(found)
+                        .iter()
+                        .any(|e| e.as_str().is_some_and(|s| s.starts_with(text_of(value)))),
                 }
             }
             Expr::In {

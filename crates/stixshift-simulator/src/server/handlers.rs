@@ -68,13 +68,17 @@ pub(crate) fn fault_status(st: &AppState, gen: Gen, status: StatusCode) -> Respo
                 "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
             );
             let mut resp = (status, html).into_response();
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html"),
-            );
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
             resp
         }
-        500 => error_body(st, gen, status, "internal_server_error", "internal server error"),
+        500 => error_body(
+            st,
+            gen,
+            status,
+            "internal_server_error",
+            "internal server error",
+        ),
         _ => error_body(
             st,
             gen,
@@ -237,7 +241,11 @@ fn plan(st: &AppState, params: &[(String, String)], gen: Gen) -> Result<Plan, St
     }
     let cfg = &st.config;
     let (min_limit, max_limit, default_limit) = match gen {
-        Gen::Legacy => (cfg.legacy_min_limit, cfg.legacy_max_limit, cfg.legacy_default_limit),
+        Gen::Legacy => (
+            cfg.legacy_min_limit,
+            cfg.legacy_max_limit,
+            cfg.legacy_default_limit,
+        ),
         Gen::V1 => (1, cfg.v1_max_limit, cfg.v1_default_limit),
     };
     let limit = match parse_i64(params, "limit")? {
@@ -260,7 +268,9 @@ fn plan(st: &AppState, params: &[(String, String)], gen: Gen) -> Result<Plan, St
                 return Err("`cursor` cannot be combined with `from`/`to`".to_owned());
             }
             if gen == Gen::V1 && c.len() > V1_MAX_CURSOR {
-                return Err(format!("`cursor` is longer than {V1_MAX_CURSOR} characters"));
+                return Err(format!(
+                    "`cursor` is longer than {V1_MAX_CURSOR} characters"
+                ));
             }
             let cur = Cursor::decode(c)
                 .filter(|cur| cur.pos <= store.len())
@@ -308,7 +318,9 @@ fn plan(st: &AppState, params: &[(String, String)], gen: Gen) -> Result<Plan, St
         (None, None) => String::new(),
     };
     if gen == Gen::V1 && filter_text.len() > V1_MAX_FILTER {
-        return Err(format!("`filter` is longer than {V1_MAX_FILTER} characters"));
+        return Err(format!(
+            "`filter` is longer than {V1_MAX_FILTER} characters"
+        ));
     }
     let filter = if filter_text.trim().is_empty() {
         None
@@ -319,7 +331,11 @@ fn plan(st: &AppState, params: &[(String, String)], gen: Gen) -> Result<Plan, St
         range,
         limit,
         filter,
-        filter_id: store.intern_filter(if filter_text.trim().is_empty() { "" } else { &filter_text }),
+        filter_id: store.intern_filter(if filter_text.trim().is_empty() {
+            ""
+        } else {
+            &filter_text
+        }),
         from: from_carried,
     })
 }
@@ -343,7 +359,11 @@ fn page(st: &AppState, plan: &Plan, m: &Matches) -> Page {
             let pa = m.count_before(lo);
             let pb = m.count_before(hi);
             let take = plan.limit.min(pb - pa);
-            ((pa..pa + take).map(|k| m.nth(k)).collect::<Vec<_>>(), pb - pa, if take == 0 && plan.limit > 0 { hi } else { lo })
+            (
+                (pa..pa + take).map(|k| m.nth(k)).collect::<Vec<_>>(),
+                pb - pa,
+                if take == 0 && plan.limit > 0 { hi } else { lo },
+            )
         }
         Range::Before { end } => {
             let pb = m.count_before(end);
@@ -408,7 +428,17 @@ fn events(st: &AppState, headers: &HeaderMap, raw: Option<&str>, gen: Gen) -> Re
             // The legacy API answers every rejected query with the same body
             // (`sysdig-secure-api.md` §4.1, §5.3); the reason goes to a header
             // and the request log only.
-            let mut resp = error_body(st, gen, StatusCode::BAD_REQUEST, "bad_request", if gen == Gen::Legacy { "bad request" } else { &reason });
+            let mut resp = error_body(
+                st,
+                gen,
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                if gen == Gen::Legacy {
+                    "bad request"
+                } else {
+                    &reason
+                },
+            );
             if let Ok(v) = HeaderValue::from_str(&reason.replace(['\r', '\n'], " ")) {
                 resp.headers_mut().insert(super::REASON_HEADER, v);
             }
@@ -438,7 +468,11 @@ fn events(st: &AppState, headers: &HeaderMap, raw: Option<&str>, gen: Gen) -> Re
             if pg.has_older {
                 page.insert("next".to_owned(), Value::String(older));
             }
-            let size: usize = pg.indices.iter().map(|i| st.store.events[*i].legacy.len() + 1).sum();
+            let size: usize = pg
+                .indices
+                .iter()
+                .map(|i| st.store.events[*i].legacy.len() + 1)
+                .sum();
             let mut body = Vec::with_capacity(size + 256);
             body.extend_from_slice(b"{\"data\":[");
             for (n, i) in pg.indices.iter().enumerate() {
@@ -456,7 +490,10 @@ fn events(st: &AppState, headers: &HeaderMap, raw: Option<&str>, gen: Gen) -> Re
             let mut page = serde_json::Map::new();
             page.insert("total".to_owned(), Value::from(pg.total));
             if let Some(end) = pg.newer_end {
-                page.insert("prev".to_owned(), Value::String(cursor(Direction::Newer, end)));
+                page.insert(
+                    "prev".to_owned(),
+                    Value::String(cursor(Direction::Newer, end)),
+                );
             }
             if pg.has_older {
                 page.insert("next".to_owned(), Value::String(older));

@@ -3,7 +3,14 @@
 use std::sync::{Arc, Mutex};
 
 /// Query parameter names whose values are never logged.
-const SECRET_PARAMS: &[&str] = &["token", "access_token", "api_token", "apikey", "api_key", "authorization"];
+const SECRET_PARAMS: &[&str] = &[
+    "token",
+    "access_token",
+    "api_token",
+    "apikey",
+    "api_key",
+    "authorization",
+];
 
 /// How the bearer token of a request was judged (if it got that far).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -81,7 +81,10 @@ impl Clock {
     /// Moves a manual clock forward (no effect on the system clock).
     pub fn advance(&self, by: Duration) {
         if let Some(t) = &self.0 {
-            t.fetch_add(i64::try_from(by.as_nanos()).unwrap_or(i64::MAX), Ordering::SeqCst);
+            t.fetch_add(
+                i64::try_from(by.as_nanos()).unwrap_or(i64::MAX),
+                Ordering::SeqCst,
+            );
         }
     }
 }
@@ -195,8 +198,9 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// Loads the events, generates the certificate if `config.tls`.
-    pub fn new(config: Config) -> Result<AppState, SetupError> {
-        let store = Store::new(config.events.clone())?;
+    /// The events move into the store (`config().events` is then empty).
+    pub fn new(mut config: Config) -> Result<AppState, SetupError> {
+        let store = Store::new(std::mem::take(&mut config.events))?;
         let tls = if config.tls {
             Some(tls::generate(&config.tls_names)?)
         } else {
@@ -312,7 +316,10 @@ async fn front_door(
         }
         None => next.run(req).await,
     };
-    let outcome = resp.extensions_mut().remove::<Outcome>().unwrap_or_default();
+    let outcome = resp
+        .extensions_mut()
+        .remove::<Outcome>()
+        .unwrap_or_default();
     if let Some(f) = outcome.fault {
         fault.push(f);
     }
@@ -430,10 +437,11 @@ pub async fn serve(
             let _ = stream.set_nodelay(true);
             let ctl = ConnControl::default();
             let io = ResetIo::new(stream, ctl.clone());
-            let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ctl.clone());
-                router.clone().oneshot(req)
-            });
+            let service =
+                hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ctl.clone());
+                    router.clone().oneshot(req)
+                });
             match acceptor {
                 Some(acceptor) => {
                     let Ok(Ok(tls)) =
@@ -449,7 +457,10 @@ pub async fn serve(
     }
     let _ = stop_tx.send(true);
     let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(10), drain).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(10), drain)
+        .await
+        .is_err()
+    {
         tasks.abort_all();
     }
     Ok(())

@@ -186,7 +186,7 @@ impl Store {
             rows.push((ts, ev));
         }
         // Newest first; ties keep the input order.
-        rows.sort_by(|a, b| b.0.cmp(&a.0));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.0));
         let events = rows
             .into_iter()
             .enumerate()
@@ -353,7 +353,9 @@ mod tests {
             },
         ] {
             let text = c.encode();
-            assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            assert!(text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
             assert_eq!(Cursor::decode(&text), Some(c));
         }
         for bad in ["", "x", "off3", "c2ltMTpvOjE", "!!!!"] {

@@ -13,7 +13,11 @@ const STATUS: &str = "/api/v1/secureEvents/status";
 const W: &str = "from=1698796700000000000&to=1698796800000000001";
 
 fn small() -> Config {
-    Config::with_events((0..5).map(|i| ev(&format!("e{i}"), BASE - i * 1000, "syscall")).collect())
+    Config::with_events(
+        (0..5)
+            .map(|i| ev(&format!("e{i}"), BASE - i * 1000, "syscall"))
+            .collect(),
+    )
 }
 
 /// Sends one raw HTTP/1.1 request and reads until EOF or error.
@@ -43,11 +47,17 @@ async fn too_many_requests_with_retry_after_then_success() {
         let resp = get(&run, STATUS).await;
         assert_eq!(resp.status(), 429);
         assert_eq!(resp.headers()["retry-after"], "7");
-        assert_eq!(resp.json::<Value>().await.unwrap()["message"], "too many requests");
+        assert_eq!(
+            resp.json::<Value>().await.unwrap()["message"],
+            "too many requests"
+        );
     }
     assert_eq!(get(&run, STATUS).await.status(), 200);
     let faults: Vec<_> = run.requests().iter().map(|r| r.fault.clone()).collect();
-    assert_eq!(faults, [Some("429".to_owned()), Some("429".to_owned()), None]);
+    assert_eq!(
+        faults,
+        [Some("429".to_owned()), Some("429".to_owned()), None]
+    );
     run.shutdown().await;
 }
 
@@ -67,13 +77,22 @@ async fn status_failures_in_order() {
         match status {
             500 => {
                 assert_eq!(ctype, "application/json");
-                assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["message"], "internal server error");
+                assert_eq!(
+                    serde_json::from_str::<Value>(&body).unwrap()["message"],
+                    "internal server error"
+                );
             }
             502 | 503 => {
                 assert_eq!(ctype, "text/html");
                 assert!(body.contains(&format!("<h1>{status} ")), "{body}");
             }
-            _ => assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["data"].as_array().unwrap().len(), 5),
+            _ => assert_eq!(
+                serde_json::from_str::<Value>(&body).unwrap()["data"]
+                    .as_array()
+                    .unwrap()
+                    .len(),
+                5
+            ),
         }
     }
     assert_eq!(seen, [500, 502, 503, 503, 200]);
@@ -87,7 +106,11 @@ async fn delay_applies_to_the_next_requests_only() {
     run.faults().delay(Duration::from_millis(150), 1);
     let t = Instant::now();
     assert_eq!(get(&run, STATUS).await.status(), 200);
-    assert!(t.elapsed() >= Duration::from_millis(150), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        t.elapsed()
+    );
     assert_eq!(get(&run, STATUS).await.status(), 200);
     let faults: Vec<_> = run.requests().iter().map(|r| r.fault.clone()).collect();
     assert_eq!(faults, [Some("delay 150 ms".to_owned()), None]);
@@ -132,7 +155,10 @@ async fn connection_reset() {
     assert!(err.is_request() || err.is_connect(), "{err:?}");
     let (bytes, err) = raw(run.addr(), STATUS).await;
     assert!(bytes.is_empty());
-    assert_eq!(err.map(|e| e.kind()), Some(std::io::ErrorKind::ConnectionReset));
+    assert_eq!(
+        err.map(|e| e.kind()),
+        Some(std::io::ErrorKind::ConnectionReset)
+    );
     assert_eq!(get(&run, STATUS).await.status(), 200);
     let log = run.requests();
     assert_eq!(log[0].status, None);
@@ -148,12 +174,16 @@ async fn cursor_fails_mid_paging() {
     let (status, p1) = get_json(&run, &format!("/api/v1/secureEvents?{W}&limit=2")).await;
     assert_eq!(status, 200);
     let prev = p1["page"]["prev"].as_str().unwrap().to_owned();
-    let (status, failed) = get_json(&run, &format!("/api/v1/secureEvents?cursor={prev}&limit=2")).await;
+    let (status, failed) =
+        get_json(&run, &format!("/api/v1/secureEvents?cursor={prev}&limit=2")).await;
     assert_eq!(status, 500);
     assert_eq!(failed["error"], "cursor failure (simulated)");
     // Once only: the same cursor then works.
     let (status, p2) = get_json(&run, &format!("/api/v1/secureEvents?cursor={prev}&limit=2")).await;
-    assert_eq!((status, ids(&p2)), (200, vec!["e2".to_owned(), "e3".to_owned()]));
+    assert_eq!(
+        (status, ids(&p2)),
+        (200, vec!["e2".to_owned(), "e3".to_owned()])
+    );
     assert_eq!(run.requests()[1].fault.as_deref(), Some("cursor failure"));
     run.shutdown().await;
 }
@@ -193,7 +223,13 @@ async fn faults_from_the_initial_config() {
     config.faults.retry_after_secs = 3;
     let run = spawn(config).await;
     let resp = get(&run, STATUS).await;
-    assert_eq!((resp.status().as_u16(), resp.headers()["retry-after"].to_str().unwrap()), (429, "3"));
+    assert_eq!(
+        (
+            resp.status().as_u16(),
+            resp.headers()["retry-after"].to_str().unwrap()
+        ),
+        (429, "3")
+    );
     assert_eq!(get(&run, STATUS).await.status(), 200);
     run.faults().fail(503, 1);
     run.faults().clear();

@@ -19,7 +19,11 @@ fn store(n: usize) -> (Vec<Value>, Vec<String>, i64, i64) {
     let mut expected = Vec::new();
     for i in 0..n {
         events.push(ev(&format!("m{i}"), from + i as i64 * STEP, "syscall"));
-        events.push(ev(&format!("x{i}"), from + i as i64 * STEP + 1, "auditTrail"));
+        events.push(ev(
+            &format!("x{i}"),
+            from + i as i64 * STEP + 1,
+            "auditTrail",
+        ));
         expected.push(format!("m{i}"));
     }
     // Half-open window: an event exactly at `to` is out, one exactly at `from` in.
@@ -69,16 +73,29 @@ async fn follow_prev(run: &Running, from: i64, to: i64, length: usize) -> Vec<St
             token = None;
         }
     }
-    assert!(token.is_none() || got.len() >= length, "paging loop bound reached");
+    assert!(
+        token.is_none() || got.len() >= length,
+        "paging loop bound reached"
+    );
     got
 }
 
 /// A `next`-follower: first page with from/to, then only `cursor` (the
 /// filter travels in the cursor) until `page.next` is absent.
-async fn follow_next(run: &Running, path: &str, from: i64, to: i64, limit: usize, bound: usize) -> Vec<String> {
+async fn follow_next(
+    run: &Running,
+    path: &str,
+    from: i64,
+    to: i64,
+    limit: usize,
+    bound: usize,
+) -> Vec<String> {
     let filter = enc(FILTER);
-    let (status, mut body) =
-        get_json(run, &format!("{path}?from={from}&to={to}&filter={filter}&limit={limit}")).await;
+    let (status, mut body) = get_json(
+        run,
+        &format!("{path}?from={from}&to={to}&filter={filter}&limit={limit}"),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let mut got = ids(&body);
     for _ in 0..bound {
@@ -105,13 +122,17 @@ async fn every_matching_event_exactly_once_in_order() {
         let via_next = follow_next(&run, "/api/v1/secureEvents", from, to, 999, n / 999 + 3).await;
         assert_eq!(via_next, expected, "next-follower (legacy), n={n}");
 
-        let via_v1 = follow_next(&run, "/secure/events/v1/events", from, to, 200, n / 200 + 3).await;
+        let via_v1 =
+            follow_next(&run, "/secure/events/v1/events", from, to, 200, n / 200 + 3).await;
         assert_eq!(via_v1, expected, "next-follower (v1), n={n}");
 
         // page.total counts the window's matches on the first page.
         let (_, first) = get_json(
             &run,
-            &format!("/api/v1/secureEvents?from={from}&to={to}&filter={}&limit=1", enc(FILTER)),
+            &format!(
+                "/api/v1/secureEvents?from={from}&to={to}&filter={}&limit=1",
+                enc(FILTER)
+            ),
         )
         .await;
         assert_eq!(first["page"]["total"], n);
@@ -121,13 +142,18 @@ async fn every_matching_event_exactly_once_in_order() {
 
 #[tokio::test]
 async fn reference_request_sequence_for_2500_of_3000() {
-    let events: Vec<Value> = (0..3000).map(|i| ev(&format!("ev{i}"), BASE - i * STEP, "syscall")).collect();
+    let events: Vec<Value> = (0..3000)
+        .map(|i| ev(&format!("ev{i}"), BASE - i * STEP, "syscall"))
+        .collect();
     let run = spawn(Config::with_events(events)).await;
     let (from, to) = (BASE - 3000 * STEP, BASE + 1);
     let got = follow_prev(&run, from, to, 2500).await;
     assert_eq!(got, (0..2500).map(|i| format!("ev{i}")).collect::<Vec<_>>());
     let log = run.requests();
-    let limits: Vec<_> = log.iter().map(|r| r.param("limit").unwrap_or("-").to_owned()).collect();
+    let limits: Vec<_> = log
+        .iter()
+        .map(|r| r.param("limit").unwrap_or("-").to_owned())
+        .collect();
     assert_eq!(limits, ["999", "999", "502"]);
     assert!(log[0].param("from").is_some() && log[0].param("cursor").is_none());
     for r in &log[1..] {
@@ -143,20 +169,30 @@ async fn reference_request_sequence_for_2500_of_3000() {
 /// `cursor_bounded_by_window` it is.
 #[tokio::test]
 async fn cursor_pages_run_past_the_window_unless_bounded() {
-    let events: Vec<Value> = (0..10).map(|i| ev(&format!("e{i}"), BASE - i * STEP, "syscall")).collect();
+    let events: Vec<Value> = (0..10)
+        .map(|i| ev(&format!("e{i}"), BASE - i * STEP, "syscall"))
+        .collect();
     // Window holds e0..e4 (ts > BASE - 5*STEP).
     let (from, to) = (BASE - 4 * STEP, BASE + 1);
-    for (bounded, expected) in [(false, vec!["e2", "e3", "e4", "e5"]), (true, vec!["e2", "e3", "e4"])] {
+    for (bounded, expected) in [
+        (false, vec!["e2", "e3", "e4", "e5"]),
+        (true, vec!["e2", "e3", "e4"]),
+    ] {
         let run = spawn(Config {
             cursor_bounded_by_window: bounded,
             ..Config::with_events(events.clone())
         })
         .await;
-        let (_, first) = get_json(&run, &format!("/api/v1/secureEvents?from={from}&to={to}&limit=2")).await;
+        let (_, first) = get_json(
+            &run,
+            &format!("/api/v1/secureEvents?from={from}&to={to}&limit=2"),
+        )
+        .await;
         assert_eq!(ids(&first), ["e0", "e1"]);
         assert_eq!(first["page"]["total"], 5);
         let prev = first["page"]["prev"].as_str().unwrap();
-        let (_, second) = get_json(&run, &format!("/api/v1/secureEvents?cursor={prev}&limit=4")).await;
+        let (_, second) =
+            get_json(&run, &format!("/api/v1/secureEvents?cursor={prev}&limit=4")).await;
         assert_eq!(ids(&second), expected, "bounded={bounded}");
         run.shutdown().await;
     }
@@ -164,18 +200,38 @@ async fn cursor_pages_run_past_the_window_unless_bounded() {
 
 #[tokio::test]
 async fn v1_prev_goes_back_to_newer_events_and_event_cursors_continue_after_the_event() {
-    let events: Vec<Value> = (0..6).map(|i| ev(&format!("e{i}"), BASE - i * STEP, "syscall")).collect();
+    let events: Vec<Value> = (0..6)
+        .map(|i| ev(&format!("e{i}"), BASE - i * STEP, "syscall"))
+        .collect();
     let run = spawn(Config::with_events(events)).await;
     let (from, to) = (BASE - 10 * STEP, BASE + 1);
-    let (_, p1) = get_json(&run, &format!("/secure/events/v1/events?from={from}&to={to}&limit=2")).await;
-    assert!(p1["page"].get("prev").is_none(), "nothing newer than the first page");
-    assert!(p1["data"][0]["timestamp"].is_i64(), "v1 timestamps are nanoseconds");
+    let (_, p1) = get_json(
+        &run,
+        &format!("/secure/events/v1/events?from={from}&to={to}&limit=2"),
+    )
+    .await;
+    assert!(
+        p1["page"].get("prev").is_none(),
+        "nothing newer than the first page"
+    );
+    assert!(
+        p1["data"][0]["timestamp"].is_i64(),
+        "v1 timestamps are nanoseconds"
+    );
     assert_eq!(p1["data"][0]["content"]["type"], "workloadRuntimeDetection");
     let next = p1["page"]["next"].as_str().unwrap();
-    let (_, p2) = get_json(&run, &format!("/secure/events/v1/events?cursor={next}&limit=2")).await;
+    let (_, p2) = get_json(
+        &run,
+        &format!("/secure/events/v1/events?cursor={next}&limit=2"),
+    )
+    .await;
     assert_eq!(ids(&p2), ["e2", "e3"]);
     let prev = p2["page"]["prev"].as_str().unwrap();
-    let (_, back) = get_json(&run, &format!("/secure/events/v1/events?cursor={prev}&limit=2")).await;
+    let (_, back) = get_json(
+        &run,
+        &format!("/secure/events/v1/events?cursor={prev}&limit=2"),
+    )
+    .await;
     assert_eq!(ids(&back), ["e0", "e1"]);
     // An event's own cursor continues with the events after it.
     let c = p1["data"][1]["cursor"].as_str().unwrap();

@@ -1,6 +1,6 @@
 use serde_json::{json, Value};
-use stixshift_simulator::{Running, DEFAULT_TOKEN};
 use stixshift_simulator::time::format_rfc3339_nanos;
+use stixshift_simulator::{Running, DEFAULT_TOKEN};
 
 /// 2023-11-01T00:00:00Z
 pub(crate) const BASE: i64 = 1_698_796_800_000_000_000;
@@ -18,7 +18,11 @@ pub(crate) async fn get(run: &Running, path_and_query: &str) -> reqwest::Respons
     get_with(run, path_and_query, Some(DEFAULT_TOKEN)).await
 }
 
-pub(crate) async fn get_with(run: &Running, path_and_query: &str, token: Option<&str>) -> reqwest::Response {
+pub(crate) async fn get_with(
+    run: &Running,
+    path_and_query: &str,
+    token: Option<&str>,
+) -> reqwest::Response {
     let mut req = client().get(format!("{}{path_and_query}", run.base_url()));
     if let Some(t) = token {
         req = req.bearer_auth(t);
