@@ -1,0 +1,367 @@
+//! Paging: stix-shifter's `results(search_id, offset, length, metadata)`
+//! contract, done correctly, and a page stream for `execute`.
+//!
+//! # The result sequence
+//!
+//! A search's results are the events the API returns for its window and
+//! filter, newest first, numbered 0, 1, 2, … and cut at `result_limit`.
+//! The API has no offset parameter, only cursors: the first page is asked
+//! for with `from`/`to`/`filter`/`limit`, each following page with the
+//! previous page's `page.prev` cursor, `filter` and `limit` (no `from`/`to`:
+//! the API takes a window or a cursor, not both).
+//!
+//! # One call
+//!
+//! `results(offset, length)` returns events `[offset, min(offset + length,
+//! result_limit))`. Without metadata it starts at event 0 (the API offers
+//! no other way) and drops the first `offset` events as they arrive, page by
+//! page, so at most one page is held besides the answer. With metadata
+//! `{result_count: n, prev_page_token: c}` it continues at event `n` from
+//! cursor `c` and returns `[n, min(n + length, result_limit))`; `offset` is
+//! ignored, as the reference does (callers pass `offset == n`).
+//!
+//! Each request asks for `min(999, events still wanted)`; paging stops when
+//! enough events are in, when a page is shorter than asked (the legacy API
+//! sends a `prev` cursor even on its last page), when a page has no `prev`,
+//! or when the window guard fires. No request is sent for `length == 0`,
+//! for `offset >= result_limit`, or for metadata with
+//! `result_count >= result_limit`.
+//!
+//! The answer carries `metadata = {result_count: <index of the next event>,
+//! prev_page_token: <the last page's prev>}` when paging stopped only
+//! because enough events were in (the last page was full) and fewer than
+//! `result_limit` events have been read. Passing it back continues exactly
+//! after the last returned event: nothing is read twice, nothing skipped.
+//!
+//! # The window guard
+//!
+//! Cursor pages are not known to stay inside the query's window, so every
+//! event's `timestamp` is checked against `[from, to)`: events outside it
+//! are dropped (and not counted), and a page holding an event older than
+//! `from` is the last one requested. Events whose timestamp cannot be read
+//! are kept.
+
+use futures_core::Stream;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::client::Client;
+use crate::error::TransmitError;
+use crate::search::SearchId;
+use crate::time::event_timestamp_ns;
+use crate::wire::PAGE_SIZE;
+
+/// The continuation token of a search, as stix-shifter passes it between
+/// `results` calls: `{"result_count": 999, "prev_page_token": "<cursor>"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// How many events of the search precede the next one (its index).
+    pub result_count: u64,
+    /// The API cursor of the page after them.
+    pub prev_page_token: String,
+}
+
+impl Metadata {
+    /// Reads metadata from stix-shifter's JSON argument: an object with a
+    /// non-negative integer `result_count` (a number or a string of digits,
+    /// as the reference's `int()` accepts) and a non-empty string
+    /// `prev_page_token`; other keys are ignored. `result_count: 0` is
+    /// accepted (the reference rejected it).
+    pub fn from_value(value: &Value) -> Result<Metadata, TransmitError> {
+        let invalid = |reason: &str| TransmitError::InvalidMetadata {
+            reason: reason.to_owned(),
+        };
+        let obj = value
+            .as_object()
+            .ok_or_else(|| invalid("expected an object with `result_count` and `prev_page_token`"))?;
+        let count = match obj.get("result_count") {
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                s.parse().ok()
+            }
+            None => return Err(invalid("`result_count` is missing")),
+            Some(_) => None,
+        }
+        .ok_or_else(|| invalid("`result_count` is not a non-negative integer"))?;
+        let token = match obj.get("prev_page_token") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            None => return Err(invalid("`prev_page_token` is missing")),
+            Some(_) => return Err(invalid("`prev_page_token` is not a non-empty string")),
+        };
+        Ok(Metadata {
+            result_count: count,
+            prev_page_token: token,
+        })
+    }
+
+    /// The JSON object stix-shifter prints.
+    pub fn to_value(&self) -> Value {
+        serde_json::json!({
+            "result_count": self.result_count,
+            "prev_page_token": self.prev_page_token,
+        })
+    }
+}
+
+/// The answer of [`Client::results`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page {
+    /// The events, newest first, unmodified.
+    pub events: Vec<Value>,
+    /// How to continue, when more events may follow.
+    pub metadata: Option<Metadata>,
+}
+
+/// Where the next request starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Next {
+    First,
+    Cursor(String),
+    Done,
+}
+
+/// How many consecutive full pages with no event in the window are
+/// tolerated before the API is declared broken (bounds the loop).
+const MAX_EMPTY_FULL_PAGES: u32 = 3;
+
+/// The paging state of one search.
+#[derive(Debug)]
+struct Pager {
+    client: Client,
+    search: SearchId,
+    next: Next,
+    /// Index of the next event of the result sequence.
+    position: u64,
+    /// Stop before this index.
+    end: u64,
+    /// Events with an index below this are read but not returned.
+    skip_until: u64,
+    empty_full_pages: u32,
+}
+
+impl Pager {
+    /// Reads one page; `None` when paging is over. The page may be empty
+    /// (all its events skipped or outside the window).
+    async fn next_page(&mut self) -> Result<Option<Vec<Value>>, TransmitError> {
+        let wanted = self.end.saturating_sub(self.position);
+        if wanted == 0 || self.next == Next::Done {
+            return Ok(None);
+        }
+        let limit = wanted.min(PAGE_SIZE);
+        let query = match &self.next {
+            Next::First => self.search.first_page_query(limit),
+            Next::Cursor(c) => self.search.cursor_query(c, limit),
+            Next::Done => return Ok(None),
+        };
+        let page = match self.client.events_page(&query).await {
+            Ok(p) => p,
+            Err(e) => {
+                self.next = Next::Done;
+                return Err(e);
+            }
+        };
+        let received = page.data.len() as u64;
+        if received > limit {
+            self.next = Next::Done;
+            return Err(TransmitError::InvalidResponse {
+                status: 200,
+                detail: format!("{received} events in a page of at most {limit}"),
+            });
+        }
+        let (from, to) = (
+            i128::from(self.search.from_ns()),
+            i128::from(self.search.to_ns()),
+        );
+        let mut left_window = false;
+        let mut out = Vec::new();
+        let mut kept = 0u64;
+        for event in page.data {
+            match event_timestamp_ns(&event) {
+                Some(ts) if ts < from => {
+                    left_window = true;
+                    continue;
+                }
+                Some(ts) if ts >= to => continue,
+                _ => {}
+            }
+            if self.position >= self.skip_until {
+                out.push(event);
+            }
+            self.position += 1;
+            kept += 1;
+        }
+        let prev = page
+            .page
+            .and_then(|p| p.prev)
+            .filter(|c| !c.is_empty());
+        if kept == 0 && received == limit && !left_window {
+            self.empty_full_pages += 1;
+        } else {
+            self.empty_full_pages = 0;
+        }
+        self.next = match prev {
+            _ if left_window || received < limit => Next::Done,
+            None => Next::Done,
+            Some(c) if Next::Cursor(c.clone()) == self.next => {
+                return Err(self.broken("the API returned the cursor it was given"));
+            }
+            Some(_) if self.empty_full_pages >= MAX_EMPTY_FULL_PAGES => {
+                return Err(self.broken("full pages of events outside the query's window"));
+            }
+            Some(c) => Next::Cursor(c),
+        };
+        Ok(Some(out))
+    }
+
+    fn broken(&mut self, why: &str) -> TransmitError {
+        self.next = Next::Done;
+        TransmitError::InvalidResponse {
+            status: 200,
+            detail: format!("paging does not advance: {why}"),
+        }
+    }
+
+    /// The continuation token after this call, if any.
+    fn metadata(&self, result_limit: u64) -> Option<Metadata> {
+        match &self.next {
+            Next::Cursor(c) if self.position < result_limit => Some(Metadata {
+                result_count: self.position,
+                prev_page_token: c.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl Client {
+    /// stix-shifter's `results search_id offset length [metadata]`: events
+    /// `[offset, offset + length)` of the search (or `length` events after
+    /// `metadata.result_count`), capped by `result_limit`, plus the metadata
+    /// to continue. See the [module documentation](crate::paging) for the
+    /// exact algorithm.
+    pub async fn results(
+        &self,
+        search: &SearchId,
+        offset: u64,
+        length: u64,
+        metadata: Option<&Metadata>,
+    ) -> Result<Page, TransmitError> {
+        let limit = self.result_limit;
+        let empty = |metadata: Option<Metadata>| Page {
+            events: Vec::new(),
+            metadata,
+        };
+        let mut pager = match metadata {
+            Some(m) => {
+                if m.prev_page_token.is_empty() {
+                    return Err(TransmitError::InvalidMetadata {
+                        reason: "`prev_page_token` is empty".to_owned(),
+                    });
+                }
+                if m.result_count >= limit {
+                    return Ok(empty(None));
+                }
+                if length == 0 {
+                    return Ok(empty(Some(m.clone())));
+                }
+                Pager {
+                    client: self.clone(),
+                    search: search.clone(),
+                    next: Next::Cursor(m.prev_page_token.clone()),
+                    position: m.result_count,
+                    end: m.result_count.saturating_add(length).min(limit),
+                    skip_until: m.result_count,
+                    empty_full_pages: 0,
+                }
+            }
+            None => {
+                let end = offset.saturating_add(length).min(limit);
+                if length == 0 || offset >= end {
+                    return Ok(empty(None));
+                }
+                Pager {
+                    client: self.clone(),
+                    search: search.clone(),
+                    next: Next::First,
+                    position: 0,
+                    end,
+                    skip_until: offset,
+                    empty_full_pages: 0,
+                }
+            }
+        };
+        let mut events = Vec::new();
+        while let Some(page) = pager.next_page().await? {
+            events.extend(page);
+        }
+        Ok(Page {
+            events,
+            metadata: pager.metadata(limit),
+        })
+    }
+
+    /// The search's events page by page (newest first), at most
+    /// `min(limit, result_limit)` in all, for `execute`: one request per
+    /// item, nothing buffered beyond the current page, same requests and
+    /// window guard as [`Client::results`] at offset 0. Empty pages are
+    /// not yielded; after an error the stream ends.
+    pub fn pages(
+        &self,
+        search: &SearchId,
+        limit: u64,
+    ) -> impl Stream<Item = Result<Vec<Value>, TransmitError>> + Send + 'static {
+        let pager = Pager {
+            client: self.clone(),
+            search: search.clone(),
+            next: Next::First,
+            position: 0,
+            end: limit.min(self.result_limit),
+            skip_until: 0,
+            empty_full_pages: 0,
+        };
+        futures_util::stream::unfold(Some(pager), |state| async move {
+            let mut pager = state?;
+            loop {
+                match pager.next_page().await {
+                    Ok(Some(events)) if events.is_empty() => continue,
+                    Ok(Some(events)) => return Some((Ok(events), Some(pager))),
+                    Ok(None) => return None,
+                    Err(e) => return Some((Err(e), None)),
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reason(v: Value) -> String {
+        match Metadata::from_value(&v) {
+            Err(TransmitError::InvalidMetadata { reason }) => reason,
+            other => panic!("{v}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn metadata_from_json() {
+        let m = Metadata::from_value(&json!({"result_count": 3, "prev_page_token": "off3", "x": 1})).unwrap();
+        assert_eq!(m, Metadata { result_count: 3, prev_page_token: "off3".into() });
+        assert_eq!(
+            Metadata::from_value(&json!({"result_count": "0", "prev_page_token": "c"})).unwrap().result_count,
+            0
+        );
+        assert_eq!(m.to_value(), json!({"result_count": 3, "prev_page_token": "off3"}));
+        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"result_count":3,"prev_page_token":"off3"}"#);
+        assert_eq!(reason(json!("notjson")), "expected an object with `result_count` and `prev_page_token`");
+        assert_eq!(reason(json!({"prev_page_token": "off2"})), "`result_count` is missing");
+        assert_eq!(reason(json!({"result_count": -1, "prev_page_token": "c"})), "`result_count` is not a non-negative integer");
+        assert_eq!(reason(json!({"result_count": 1.5, "prev_page_token": "c"})), "`result_count` is not a non-negative integer");
+        assert_eq!(reason(json!({"result_count": "x", "prev_page_token": "c"})), "`result_count` is not a non-negative integer");
+        assert_eq!(reason(json!({"result_count": 1})), "`prev_page_token` is missing");
+        assert_eq!(reason(json!({"result_count": 1, "prev_page_token": ""})), "`prev_page_token` is not a non-empty string");
+        assert_eq!(reason(json!({"result_count": 1, "prev_page_token": 7})), "`prev_page_token` is not a non-empty string");
+    }
+}
