@@ -30,9 +30,115 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
 }
 
-/// The real clock and random UUIDv4s (from the OS random source).
+/// The real clock and random UUIDv4s: a ChaCha20 keystream per thread,
+/// keyed once from the OS random source (one system call per thread instead
+/// of one per id).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemEnv;
+
+/// ChaCha20 (RFC 8439 block function) used as a random byte generator.
+struct ChaCha20 {
+    state: [u32; 16],
+    block: [u8; 64],
+    used: usize,
+}
+
+impl ChaCha20 {
+    fn new(key: [u8; 32], nonce: [u8; 12]) -> Self {
+        let mut state = [0u32; 16];
+        state[..4].copy_from_slice(&[0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574]);
+        for (i, c) in key.chunks_exact(4).enumerate() {
+            state[4 + i] = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        for (i, c) in nonce.chunks_exact(4).enumerate() {
+            state[13 + i] = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        ChaCha20 {
+            state,
+            block: [0; 64],
+            used: 64,
+        }
+    }
+
+    fn from_os() -> Self {
+        let a = uuid::Uuid::new_v4().into_bytes();
+        let b = uuid::Uuid::new_v4().into_bytes();
+        let c = uuid::Uuid::new_v4().into_bytes();
+        let mut key = [0u8; 32];
+        key[..16].copy_from_slice(&a);
+        key[16..].copy_from_slice(&b);
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(&c[..12]);
+        ChaCha20::new(key, nonce)
+    }
+
+    /// The next keystream block (the block counter is `state[12]`).
+    fn refill(&mut self) {
+        let mut x = self.state;
+        for _ in 0..10 {
+            quarter(&mut x, 0, 4, 8, 12);
+            quarter(&mut x, 1, 5, 9, 13);
+            quarter(&mut x, 2, 6, 10, 14);
+            quarter(&mut x, 3, 7, 11, 15);
+            quarter(&mut x, 0, 5, 10, 15);
+            quarter(&mut x, 1, 6, 11, 12);
+            quarter(&mut x, 2, 7, 8, 13);
+            quarter(&mut x, 3, 4, 9, 14);
+        }
+        for (i, w) in x.iter().enumerate() {
+            let v = w.wrapping_add(self.state[i]);
+            self.block[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        self.state[12] = self.state[12].wrapping_add(1);
+        if self.state[12] == 0 {
+            // 2^32 blocks used: move on to another nonce.
+            self.state[13] = self.state[13].wrapping_add(1);
+        }
+        self.used = 0;
+    }
+
+    fn bytes16(&mut self) -> [u8; 16] {
+        if self.used + 16 > 64 {
+            self.refill();
+        }
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&self.block[self.used..self.used + 16]);
+        self.used += 16;
+        out
+    }
+}
+
+fn quarter(x: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {
+    x[a] = x[a].wrapping_add(x[b]);
+    x[d] = (x[d] ^ x[a]).rotate_left(16);
+    x[c] = x[c].wrapping_add(x[d]);
+    x[b] = (x[b] ^ x[c]).rotate_left(12);
+    x[a] = x[a].wrapping_add(x[b]);
+    x[d] = (x[d] ^ x[a]).rotate_left(8);
+    x[c] = x[c].wrapping_add(x[d]);
+    x[b] = (x[b] ^ x[c]).rotate_left(7);
+}
+
+thread_local! {
+    static RNG: std::cell::RefCell<Option<ChaCha20>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Hyphenated lower-case form of a UUID given as bytes, version 4 and the
+/// RFC 4122 variant set.
+fn format_uuid4(mut b: [u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let mut s = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push(char::from(HEX[usize::from(byte >> 4)]));
+        s.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    s
+}
 
 impl Env for SystemEnv {
     fn now(&mut self) -> String {
@@ -43,7 +149,12 @@ impl Env for SystemEnv {
         format_unix_millis(ms)
     }
     fn uuid4(&mut self) -> String {
-        uuid::Uuid::new_v4().hyphenated().to_string()
+        let bytes = RNG.with(|r| {
+            r.borrow_mut()
+                .get_or_insert_with(ChaCha20::from_os)
+                .bytes16()
+        });
+        format_uuid4(bytes)
     }
 }
 
@@ -79,5 +190,42 @@ impl Env for FixedEnv {
     fn uuid4(&mut self) -> String {
         self.counter += 1;
         format!("00000000-0000-4000-8000-{:012x}", self.counter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chacha20_rfc8439_block() {
+        // RFC 8439 §2.3.2: key 00..1f, nonce 00 00 00 09 00 00 00 4a 00 00 00 00, counter 1.
+        let key: [u8; 32] = std::array::from_fn(|i| i as u8);
+        let nonce = [0, 0, 0, 9, 0, 0, 0, 0x4a, 0, 0, 0, 0];
+        let mut c = ChaCha20::new(key, nonce);
+        c.state[12] = 1;
+        c.refill();
+        assert_eq!(
+            &c.block[..16],
+            &[
+                0x10, 0xf1, 0xe7, 0xe4, 0xd1, 0x3b, 0x59, 0x15, 0x50, 0x0f, 0xdd, 0x1f, 0xa3, 0x20,
+                0x71, 0xc4
+            ]
+        );
+        assert_eq!(&c.block[60..], &[0xa2, 0x50, 0x3c, 0x4e]);
+    }
+
+    #[test]
+    fn system_uuids_are_v4_and_distinct() {
+        let mut env = SystemEnv;
+        let ids: Vec<String> = (0..1000).map(|_| env.uuid4()).collect();
+        let set: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(set.len(), ids.len());
+        for id in &ids {
+            let u = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(u.get_version_num(), 4);
+            assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
+            assert_eq!(&u.hyphenated().to_string(), id);
+        }
     }
 }

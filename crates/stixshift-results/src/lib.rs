@@ -21,6 +21,7 @@
 mod engine;
 mod env;
 mod error;
+mod fastjson;
 mod mapping;
 mod preprocess;
 pub mod pyjson;

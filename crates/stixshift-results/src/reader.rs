@@ -2,17 +2,94 @@
 //! bytes are collected into one reused buffer and translated from there, so
 //! memory holds one event at a time.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use crate::env::Env;
 use crate::error::{ResultsError, Warning};
+use crate::fastjson::FastError;
 use crate::writer::{BundleWriter, Config, Format, Stats};
 
 /// Largest single event accepted (bytes): a bound on memory for hostile input.
 pub const MAX_EVENT_BYTES: usize = 64 << 20;
+
+/// The input buffer: a `BufRead` for the byte scanner, and a window of
+/// everything buffered (grown on demand) for the fast parser.
+struct Input<R> {
+    r: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+}
+
+impl<R: Read> Input<R> {
+    fn new(r: R) -> Self {
+        Input {
+            r,
+            buf: vec![0; 1 << 20],
+            pos: 0,
+            end: 0,
+        }
+    }
+
+    /// Everything buffered and not consumed yet.
+    fn window(&self) -> &[u8] {
+        &self.buf[self.pos..self.end]
+    }
+
+    /// Read more input, keeping what is buffered. `false` at the end of the
+    /// input, or when the window already holds more than any valid event.
+    fn more(&mut self) -> io::Result<bool> {
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        if self.end == self.buf.len() {
+            if self.buf.len() > MAX_EVENT_BYTES {
+                return Ok(false);
+            }
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        loop {
+            match self.r.read(&mut self.buf[self.end..]) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n > 0);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for Input<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for Input<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+            self.more()?;
+        }
+        Ok(&self.buf[self.pos..self.end])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.end);
+    }
+}
 
 struct Scanner<R: BufRead> {
     r: R,
@@ -162,7 +239,7 @@ pub fn translate_reader<R: Read, W: Write, E: Env>(
 ) -> Result<Stats, ResultsError> {
     let mut writer = BundleWriter::new(out, identity, config, env, format)?;
     let mut sc = Scanner {
-        r: BufReader::with_capacity(1 << 16, events),
+        r: Input::new(events),
         offset: 0,
     };
     match sc.skip_ws()? {
@@ -180,6 +257,7 @@ pub fn translate_reader<R: Read, W: Write, E: Env>(
     let mut buf = Vec::with_capacity(1 << 14);
     let mut index = 0usize;
     let mut expect_value = false;
+    let mut slow = false;
     loop {
         match sc.skip_ws()? {
             None => {
@@ -197,12 +275,33 @@ pub fn translate_reader<R: Read, W: Write, E: Env>(
                     sc.offset
                 )))
             }
-            Some(_) => {}
+            Some(b'{') => {}
+            Some(_) => slow = true,
         }
-        buf.clear();
-        sc.take_value(&mut buf, index)?;
-        for w in writer.write_event_slice(&buf)? {
-            on_warning(&w);
+        // Fast path: parse the event in place in the input buffer.
+        while !slow {
+            match writer.write_event_fast(sc.r.window()) {
+                Ok((used, written)) => {
+                    sc.r.consume(used);
+                    sc.offset += used as u64;
+                    for w in written? {
+                        on_warning(&w);
+                    }
+                    break;
+                }
+                Err(FastError::NeedMore) => slow = !sc.r.more()?,
+                Err(FastError::Bail) => slow = true,
+            }
+        }
+        if slow {
+            // serde_json on the element's bytes: the reference behaviour,
+            // errors included.
+            buf.clear();
+            sc.take_value(&mut buf, index)?;
+            for w in writer.write_event_slice(&buf)? {
+                on_warning(&w);
+            }
+            slow = false;
         }
         index += 1;
         match sc.skip_ws()? {

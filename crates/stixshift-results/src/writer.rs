@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::engine::{Engine, FinalProp, Translated};
 use crate::env::Env;
 use crate::error::{ResultsError, Warning};
+use crate::fastjson::{FastDe, FastError};
 use crate::mapping;
 use crate::value::{newline, write_compact, write_pretty, Val};
 
@@ -206,6 +207,23 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 detail: e.to_string(),
             })?;
         self.write_translated(t)
+    }
+
+    /// The fast path of the streaming reader: translate the event at the
+    /// start of `window` in place. Nothing is written or counted unless it
+    /// succeeds; then it returns the bytes the event took.
+    pub(crate) fn write_event_fast(
+        &mut self,
+        window: &[u8],
+    ) -> Result<(usize, Result<Vec<Warning>, ResultsError>), FastError> {
+        let mut de = FastDe::new(window);
+        let engine = self.engine.clone();
+        let t = engine.translate(&mut de)?;
+        if t.not_object.is_some() {
+            return Err(FastError::Bail);
+        }
+        let used = de.position();
+        Ok((used, self.write_translated(t)))
     }
 
     fn write_translated(

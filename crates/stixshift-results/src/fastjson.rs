@@ -1,0 +1,575 @@
+//! A fast, conservative JSON deserializer for the streaming path.
+//!
+//! It reads one event straight out of the input buffer (no copy, strings
+//! borrowed) and drives the same serde visitors as `serde_json` does, so the
+//! translation is the same. It accepts a strict subset of what `serde_json`
+//! accepts and produces the same values for it; anything else (floats,
+//! surrogate escapes, deep nesting, any syntax error, ...) makes it give up
+//! with [`FastError::Bail`], and the caller translates the event again with
+//! `serde_json` (which then reports errors in its own words). It never has to
+//! decide between "malformed" and "valid but unusual".
+//!
+//! When the buffer ends inside the value it answers [`FastError::NeedMore`].
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+
+/// Why the fast path did not produce a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FastError {
+    /// The value continues past the end of the buffer.
+    NeedMore,
+    /// Not handled here: use the `serde_json` path.
+    Bail,
+}
+
+impl fmt::Display for FastError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FastError::NeedMore => "end of buffer",
+            FastError::Bail => "not handled by the fast path",
+        })
+    }
+}
+
+impl std::error::Error for FastError {}
+
+impl de::Error for FastError {
+    fn custom<T: fmt::Display>(_msg: T) -> Self {
+        FastError::Bail
+    }
+}
+
+type Result<T> = std::result::Result<T, FastError>;
+
+/// Byte classes inside strings: 0 plain ASCII, 1 `"`, 2 `\`, 3 control, 4 non-ASCII.
+static STR_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = if i < 0x20 {
+            3
+        } else if i == b'"' as usize {
+            1
+        } else if i == b'\\' as usize {
+            2
+        } else if i >= 0x80 {
+            4
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
+
+/// Deepest nesting handled here (serde_json's own limit is 128).
+const MAX_DEPTH: u32 = 100;
+
+pub(crate) struct FastDe<'de> {
+    s: &'de [u8],
+    pos: usize,
+    depth: u32,
+}
+
+enum Parsed<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl<'de> FastDe<'de> {
+    pub(crate) fn new(s: &'de [u8]) -> Self {
+        FastDe {
+            s,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    /// Bytes consumed so far.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) -> Result<u8> {
+        while let Some(&b) = self.s.get(self.pos) {
+            if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                return Ok(b);
+            }
+            self.pos += 1;
+        }
+        Err(FastError::NeedMore)
+    }
+
+    /// At the byte after the opening quote: find the closing quote. Returns
+    /// the raw content range and whether it has escapes or non-ASCII bytes.
+    #[inline]
+    fn scan_str(&mut self) -> Result<(usize, usize, bool, bool)> {
+        let start = self.pos;
+        let mut i = start;
+        let mut escaped = false;
+        let mut non_ascii = false;
+        let s = self.s;
+        loop {
+            let Some(&b) = s.get(i) else {
+                return Err(FastError::NeedMore);
+            };
+            match STR_CLASS[usize::from(b)] {
+                0 => i += 1,
+                1 => break,
+                2 => {
+                    escaped = true;
+                    // Skip the escaped byte; validated when decoded.
+                    if i + 1 >= s.len() {
+                        return Err(FastError::NeedMore);
+                    }
+                    i += 2;
+                }
+                3 => return Err(FastError::Bail),
+                _ => {
+                    non_ascii = true;
+                    i += 1;
+                }
+            }
+        }
+        self.pos = i + 1;
+        Ok((start, i, escaped, non_ascii))
+    }
+
+    fn parse_str(&mut self) -> Result<Parsed<'de>> {
+        let (start, end, escaped, _) = self.scan_str()?;
+        let s: &'de [u8] = self.s;
+        let raw = &s[start..end];
+        if !escaped {
+            let text = std::str::from_utf8(raw).map_err(|_| FastError::Bail)?;
+            return Ok(Parsed::Borrowed(text));
+        }
+        let text = std::str::from_utf8(raw).map_err(|_| FastError::Bail)?;
+        Ok(Parsed::Owned(unescape(text)?))
+    }
+
+    /// Skip a string (validating what serde_json validates when it ignores one).
+    fn skip_str(&mut self) -> Result<()> {
+        let (start, end, escaped, non_ascii) = self.scan_str()?;
+        if escaped || non_ascii {
+            // Be as strict as the decoding path: cheap and rare.
+            let text = std::str::from_utf8(&self.s[start..end]).map_err(|_| FastError::Bail)?;
+            if escaped {
+                unescape(text)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_int(&mut self) -> Result<Num> {
+        let s = self.s;
+        let mut i = self.pos;
+        let neg = s.get(i) == Some(&b'-');
+        if neg {
+            i += 1;
+        }
+        let first = i;
+        let mut v: u64 = 0;
+        while let Some(&b) = s.get(i) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            v = v
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(b - b'0')))
+                .ok_or(FastError::Bail)?;
+            i += 1;
+        }
+        let Some(&next) = s.get(i) else {
+            return Err(FastError::NeedMore);
+        };
+        let digits = i - first;
+        if digits == 0 || (digits > 1 && s[first] == b'0') || matches!(next, b'.' | b'e' | b'E') {
+            return Err(FastError::Bail);
+        }
+        self.pos = i;
+        if !neg {
+            return Ok(Num::U(v));
+        }
+        // serde_json turns `-0` into a float; leave such cases to it.
+        if v == 0 || v > (i64::MAX as u64) + 1 {
+            return Err(FastError::Bail);
+        }
+        Ok(Num::I((v as i64).wrapping_neg()))
+    }
+
+    fn literal(&mut self, lit: &[u8]) -> Result<()> {
+        let s = self.s;
+        let end = self.pos + lit.len();
+        if end > s.len() {
+            return if lit.starts_with(&s[self.pos..]) {
+                Err(FastError::NeedMore)
+            } else {
+                Err(FastError::Bail)
+            };
+        }
+        if &s[self.pos..end] != lit {
+            return Err(FastError::Bail);
+        }
+        self.pos = end;
+        Ok(())
+    }
+
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(FastError::Bail);
+        }
+        Ok(())
+    }
+
+    /// Skip any value.
+    fn skip_value(&mut self) -> Result<()> {
+        match self.skip_ws()? {
+            b'"' => {
+                self.pos += 1;
+                self.skip_str()
+            }
+            b'{' => {
+                self.pos += 1;
+                self.enter()?;
+                let mut first = true;
+                loop {
+                    let b = self.skip_ws()?;
+                    if b == b'}' && first {
+                        self.pos += 1;
+                        break;
+                    }
+                    if !first {
+                        match b {
+                            b',' => {
+                                self.pos += 1;
+                            }
+                            b'}' => {
+                                self.pos += 1;
+                                break;
+                            }
+                            _ => return Err(FastError::Bail),
+                        }
+                    }
+                    first = false;
+                    if self.skip_ws()? != b'"' {
+                        return Err(FastError::Bail);
+                    }
+                    self.pos += 1;
+                    self.skip_str()?;
+                    if self.skip_ws()? != b':' {
+                        return Err(FastError::Bail);
+                    }
+                    self.pos += 1;
+                    self.skip_value()?;
+                }
+                self.depth -= 1;
+                Ok(())
+            }
+            b'[' => {
+                self.pos += 1;
+                self.enter()?;
+                let mut first = true;
+                loop {
+                    let b = self.skip_ws()?;
+                    if b == b']' && first {
+                        self.pos += 1;
+                        break;
+                    }
+                    if !first {
+                        match b {
+                            b',' => {
+                                self.pos += 1;
+                            }
+                            b']' => {
+                                self.pos += 1;
+                                break;
+                            }
+                            _ => return Err(FastError::Bail),
+                        }
+                    }
+                    first = false;
+                    self.skip_value()?;
+                }
+                self.depth -= 1;
+                Ok(())
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.parse_int().map(|_| ()),
+            _ => Err(FastError::Bail),
+        }
+    }
+}
+
+enum Num {
+    U(u64),
+    I(i64),
+}
+
+/// Decode the escapes of a string's content (no surrogates: those are left
+/// to serde_json).
+fn unescape(text: &str) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let b = rest.as_bytes();
+        let Some(&e) = b.get(i + 1) else {
+            return Err(FastError::Bail);
+        };
+        let mut used = 2;
+        match e {
+            b'"' => out.push('"'),
+            b'\\' => out.push('\\'),
+            b'/' => out.push('/'),
+            b'b' => out.push('\u{8}'),
+            b'f' => out.push('\u{c}'),
+            b'n' => out.push('\n'),
+            b'r' => out.push('\r'),
+            b't' => out.push('\t'),
+            b'u' => {
+                let hex = rest.get(i + 2..i + 6).ok_or(FastError::Bail)?;
+                if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(FastError::Bail);
+                }
+                let code = u32::from_str_radix(hex, 16).map_err(|_| FastError::Bail)?;
+                // Surrogates (pairs or lone): serde_json's business.
+                let c = char::from_u32(code).ok_or(FastError::Bail)?;
+                out.push(c);
+                used = 6;
+            }
+            _ => return Err(FastError::Bail),
+        }
+        rest = &rest[i + used..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+impl<'de> de::Deserializer<'de> for &mut FastDe<'de> {
+    type Error = FastError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.skip_ws()? {
+            b'"' => {
+                self.pos += 1;
+                match self.parse_str()? {
+                    Parsed::Borrowed(s) => visitor.visit_borrowed_str(s),
+                    Parsed::Owned(s) => visitor.visit_string(s),
+                }
+            }
+            b'{' => {
+                self.pos += 1;
+                self.enter()?;
+                let v = visitor.visit_map(Access {
+                    de: &mut *self,
+                    first: true,
+                    close: b'}',
+                })?;
+                // The visitors of this crate read every entry.
+                if self.skip_ws()? != b'}' {
+                    return Err(FastError::Bail);
+                }
+                self.pos += 1;
+                self.depth -= 1;
+                Ok(v)
+            }
+            b'[' => {
+                self.pos += 1;
+                self.enter()?;
+                let v = visitor.visit_seq(Access {
+                    de: &mut *self,
+                    first: true,
+                    close: b']',
+                })?;
+                if self.skip_ws()? != b']' {
+                    return Err(FastError::Bail);
+                }
+                self.pos += 1;
+                self.depth -= 1;
+                Ok(v)
+            }
+            b't' => {
+                self.literal(b"true")?;
+                visitor.visit_bool(true)
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                visitor.visit_bool(false)
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                visitor.visit_unit()
+            }
+            b'-' | b'0'..=b'9' => match self.parse_int()? {
+                Num::U(u) => visitor.visit_u64(u),
+                Num::I(i) => visitor.visit_i64(i),
+            },
+            _ => Err(FastError::Bail),
+        }
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        if self.skip_ws()? != b'"' {
+            return Err(FastError::Bail);
+        }
+        self.pos += 1;
+        match self.parse_str()? {
+            Parsed::Borrowed(s) => visitor.visit_borrowed_str(s),
+            Parsed::Owned(s) => visitor.visit_string(s),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.skip_value()?;
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier
+    }
+}
+
+struct Access<'a, 'de> {
+    de: &'a mut FastDe<'de>,
+    first: bool,
+    close: u8,
+}
+
+impl Access<'_, '_> {
+    /// Before an element: `true` if there is one, `false` at the closing byte
+    /// (left for the caller to consume).
+    fn has_next(&mut self) -> Result<bool> {
+        let b = self.de.skip_ws()?;
+        if b == self.close {
+            // `[1,]` / `{"a":1,}` cannot reach here: after a comma an element
+            // is required (checked below).
+            return Ok(false);
+        }
+        if self.first {
+            self.first = false;
+            return Ok(true);
+        }
+        if b != b',' {
+            return Err(FastError::Bail);
+        }
+        self.de.pos += 1;
+        let b = self.de.skip_ws()?;
+        if b == self.close {
+            return Err(FastError::Bail);
+        }
+        Ok(true)
+    }
+}
+
+impl<'de> MapAccess<'de> for Access<'_, 'de> {
+    type Error = FastError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        if !self.has_next()? {
+            return Ok(None);
+        }
+        if self.de.skip_ws()? != b'"' {
+            return Err(FastError::Bail);
+        }
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
+        if self.de.skip_ws()? != b':' {
+            return Err(FastError::Bail);
+        }
+        self.de.pos += 1;
+        seed.deserialize(&mut *self.de)
+    }
+}
+
+impl<'de> SeqAccess<'de> for Access<'_, 'de> {
+    type Error = FastError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
+        if !self.has_next()? {
+            return Ok(None);
+        }
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Val;
+    use serde::Deserialize;
+
+    fn fast(text: &str) -> Result<Val<'_>> {
+        let mut de = FastDe::new(text.as_bytes());
+        Val::deserialize(&mut de)
+    }
+
+    #[test]
+    fn agrees_with_serde_json_or_gives_up() {
+        for text in [
+            r#"{"a": [1, -2, true, false, null, "x\"\\\/\b\f\n\r\t\u00e9y", "é😀", {}, []], "b": {"c": 18446744073709551615}} "#,
+            r#"{"a":1,"a":2}"#,
+            r#"{"k\u0041y": "v"} "#,
+            "[1, 2] ",
+            "\"s\" ",
+            "-9223372036854775808 ",
+        ] {
+            let ours = fast(text).unwrap();
+            let theirs: Val<'_> = serde_json::from_str(text).unwrap();
+            assert_eq!(ours, theirs, "{text}");
+        }
+        for (text, e) in [
+            ("{\"a\":1", FastError::NeedMore),
+            ("{\"a\":\"xy", FastError::NeedMore),
+            ("{\"a\":12", FastError::NeedMore),
+            ("{\"a\":tr", FastError::NeedMore),
+            ("{\"a\":1.5}", FastError::Bail),
+            ("{\"a\":-0}", FastError::Bail),
+            ("{\"a\":01}", FastError::Bail),
+            ("{\"a\":18446744073709551616}", FastError::Bail),
+            ("{\"a\":-9223372036854775809}", FastError::Bail),
+            ("{\"a\":\"\\ud83d\\ude00\"}", FastError::Bail),
+            ("{\"a\":\"\\x\"}", FastError::Bail),
+            ("{\"a\":\"\u{1}\"}", FastError::Bail),
+            ("{\"a\":1,}", FastError::Bail),
+            ("{\"a\" 1}", FastError::Bail),
+            ("{\"a\":1 \"b\":2}", FastError::Bail),
+            ("{a:1}", FastError::Bail),
+            ("[1,]", FastError::Bail),
+            ("{\"a\":nul}", FastError::Bail),
+        ] {
+            assert_eq!(fast(text).unwrap_err(), e, "{text}");
+        }
+        let deep = format!("{}{}", "[".repeat(101), "]".repeat(101));
+        assert_eq!(fast(&deep).unwrap_err(), FastError::Bail);
+        let bad_utf8 = b"{\"a\":\"\xff\"}";
+        assert_eq!(
+            Val::deserialize(&mut FastDe::new(bad_utf8)).unwrap_err(),
+            FastError::Bail
+        );
+    }
+
+    #[test]
+    fn skipping_is_as_strict() {
+        let text = br#"{"a": [1, {"b": "c\n"}, "\u00e9"], "d": 2} "#;
+        let mut de = FastDe::new(text);
+        de.skip_value().unwrap();
+        assert_eq!(de.position(), text.len() - 1);
+        for text in [&b"[1.5]"[..], b"[\"\\q\"]", b"{\"a\" 1}", b"[\"\xff\"]"] {
+            assert_eq!(FastDe::new(text).skip_value(), Err(FastError::Bail));
+        }
+    }
+}
