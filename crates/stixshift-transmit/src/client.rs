@@ -11,7 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER};
 
 use crate::error::TransmitError;
-use crate::retry::{classify, jitter_sample, parse_retry_after, Attempt, Decision, Outcome, RetryPolicy};
+use crate::retry::{
+    classify, jitter_sample, parse_retry_after, Attempt, Decision, Outcome, RetryPolicy,
+};
 use crate::wire::{self, EventsPage, STATUS_PATH, USER_AGENT};
 
 /// The Sysdig API token. `Debug` and `Display` print `***`; the text is only
@@ -241,8 +243,10 @@ impl Client {
             reason: format!("`{base}` is not a valid URL: {e}"),
         })?;
 
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-            .map_err(|_| invalid("the token holds characters that cannot be sent in an HTTP header"))?;
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                invalid("the token holds characters that cannot be sent in an HTTP header")
+            })?;
         auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);
@@ -453,16 +457,29 @@ impl Client {
 /// The innermost error's text (the operating system's or TLS layer's
 /// reason, without reqwest's "error sending request for url (…)").
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut last: &(dyn std::error::Error + 'static) = e;
-    let mut depth = 0;
-    while let Some(next) = last.source() {
-        last = next;
-        depth += 1;
-        if depth > 32 {
+    layers(e)
+        .last()
+        .map_or_else(|| e.to_string(), |l| l.to_string())
+}
+
+/// Every error inside `e`: its `source()` chain, descending into nested
+/// `io::Error`s (whose `source()` skips the error they wrap).
+fn layers<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if out.len() >= 32 {
             break;
         }
+        out.push(err);
+        cur = match err.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
     }
-    last.to_string()
+    out
 }
 
 /// A reqwest error → what it means for retrying and reporting; by type,
@@ -473,57 +490,48 @@ fn classify_error(e: &reqwest::Error, in_body: bool) -> Failure {
             connect: e.is_connect(),
         };
     }
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    let mut depth = 0;
-    while let Some(err) = cur {
-        depth += 1;
-        if depth > 32 {
-            break;
-        }
-        let tls = err.downcast_ref::<rustls::Error>().or_else(|| {
-            err.downcast_ref::<io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(t) = tls {
-            return if crate::tls::is_certificate_error(t) {
-                Failure::Certificate(t.to_string())
-            } else {
-                Failure::Tls(t.to_string())
-            };
-        }
-        if let Some(io) = err.downcast_ref::<io::Error>() {
+    let layers = layers(e);
+    if let Some(t) = layers
+        .iter()
+        .find_map(|l| l.downcast_ref::<rustls::Error>())
+    {
+        return if crate::tls::is_certificate_error(t) {
+            Failure::Certificate(t.to_string())
+        } else {
+            Failure::Tls(t.to_string())
+        };
+    }
+    let broken = if in_body {
+        Failure::Truncated
+    } else {
+        Failure::Reset
+    };
+    for layer in &layers {
+        if let Some(io) = layer.downcast_ref::<io::Error>() {
             match io.kind() {
                 io::ErrorKind::ConnectionRefused
                 | io::ErrorKind::AddrNotAvailable
                 | io::ErrorKind::HostUnreachable
                 | io::ErrorKind::NetworkUnreachable => {
-                    return Failure::Connect(io.to_string());
+                    return Failure::Connect(root_cause(*layer));
                 }
                 io::ErrorKind::ConnectionReset
                 | io::ErrorKind::ConnectionAborted
                 | io::ErrorKind::BrokenPipe
-                | io::ErrorKind::UnexpectedEof => {
-                    return if in_body {
-                        Failure::Truncated
-                    } else {
-                        Failure::Reset
-                    };
+                | io::ErrorKind::UnexpectedEof => return broken,
+                io::ErrorKind::TimedOut => {
+                    return Failure::Timeout {
+                        connect: e.is_connect(),
+                    }
                 }
-                io::ErrorKind::TimedOut => return Failure::Timeout { connect: e.is_connect() },
                 _ => {}
             }
         }
-        if let Some(h) = err.downcast_ref::<hyper::Error>() {
+        if let Some(h) = layer.downcast_ref::<hyper::Error>() {
             if h.is_incomplete_message() || h.is_canceled() || h.is_closed() {
-                return if in_body {
-                    Failure::Truncated
-                } else {
-                    Failure::Reset
-                };
+                return broken;
             }
         }
-        cur = err.source();
     }
     if in_body {
         Failure::Truncated
@@ -573,7 +581,10 @@ mod tests {
             invalid("https://localhost"),
             "the host `https://localhost` contains `/`; give a host name or address only (no scheme, path or port)"
         );
-        assert_eq!(invalid("localhost:443"), "the host `localhost:443` contains `:`; give the port as `port`");
+        assert_eq!(
+            invalid("localhost:443"),
+            "the host `localhost:443` contains `:`; give the port as `port`"
+        );
         assert_eq!(
             invalid("a b"),
             "the host `a b` contains ` `; give a host name or address only (no scheme, path or port)"
@@ -588,7 +599,10 @@ mod tests {
             Client::new(&c, Token::new("t")).unwrap_err().to_string(),
             "invalid connection: the port is 0"
         );
-        let c = Connection { timeout: Duration::ZERO, ..Connection::new("h") };
+        let c = Connection {
+            timeout: Duration::ZERO,
+            ..Connection::new("h")
+        };
         assert_eq!(
             Client::new(&c, Token::new("t")).unwrap_err().to_string(),
             "invalid connection: the timeout is 0"
@@ -598,7 +612,10 @@ mod tests {
             e.to_string(),
             "invalid connection: the token holds characters that cannot be sent in an HTTP header"
         );
-        let c = Connection { self_signed_cert: Some("nope".into()), ..Connection::new("h") };
+        let c = Connection {
+            self_signed_cert: Some("nope".into()),
+            ..Connection::new("h")
+        };
         let e = Client::new(&c, Token::new("t")).unwrap_err();
         assert_eq!(e.code(), "certificate_fail");
     }

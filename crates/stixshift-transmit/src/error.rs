@@ -183,7 +183,10 @@ fn bad_request(message: Option<&str>) -> String {
 fn status_text(status: u16, message: Option<&str>) -> String {
     match message {
         Some(m) => m.to_owned(),
-        None => format!("HTTP {status} {} (no error message in the body)", reason(status)),
+        None => format!(
+            "HTTP {status} {} (no error message in the body)",
+            reason(status)
+        ),
     }
 }
 
@@ -362,13 +365,28 @@ mod tests {
 
     #[test]
     fn status_and_retriable() {
-        assert_eq!(TransmitError::Unauthorized { message: None }.status(), Some(401));
         assert_eq!(
-            TransmitError::Status { status: 500, message: m("boom") }.api_message(),
+            TransmitError::Unauthorized { message: None }.status(),
+            Some(401)
+        );
+        assert_eq!(
+            TransmitError::Status {
+                status: 500,
+                message: m("boom")
+            }
+            .api_message(),
             Some("boom")
         );
-        assert!(TransmitError::TooManyRequests { attempts: 1, retry_after: None }.is_retriable());
+        assert!(TransmitError::TooManyRequests {
+            attempts: 1,
+            retry_after: None
+        }
+        .is_retriable());
         assert!(!TransmitError::BadRequest { message: None }.is_retriable());
-        assert!(!TransmitError::Status { status: 500, message: None }.is_retriable());
+        assert!(!TransmitError::Status {
+            status: 500,
+            message: None
+        }
+        .is_retriable());
     }
 }

@@ -41,6 +41,8 @@
 //! `from` is the last one requested. Events whose timestamp cannot be read
 //! are kept.
 
+use std::pin::Pin;
+
 use futures_core::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -71,9 +73,9 @@ impl Metadata {
         let invalid = |reason: &str| TransmitError::InvalidMetadata {
             reason: reason.to_owned(),
         };
-        let obj = value
-            .as_object()
-            .ok_or_else(|| invalid("expected an object with `result_count` and `prev_page_token`"))?;
+        let obj = value.as_object().ok_or_else(|| {
+            invalid("expected an object with `result_count` and `prev_page_token`")
+        })?;
         let count = match obj.get("result_count") {
             Some(Value::Number(n)) => n.as_u64(),
             Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
@@ -102,6 +104,9 @@ impl Metadata {
         })
     }
 }
+
+/// The stream of [`Client::pages`]: one item per non-empty page, `Unpin`.
+pub type PageStream = Pin<Box<dyn Stream<Item = Result<Vec<Value>, TransmitError>> + Send>>;
 
 /// The answer of [`Client::results`].
 #[derive(Clone, Debug, PartialEq)]
@@ -190,10 +195,7 @@ impl Pager {
             self.position += 1;
             kept += 1;
         }
-        let prev = page
-            .page
-            .and_then(|p| p.prev)
-            .filter(|c| !c.is_empty());
+        let prev = page.page.and_then(|p| p.prev).filter(|c| !c.is_empty());
         if kept == 0 && received == limit && !left_window {
             self.empty_full_pages += 1;
         } else {
@@ -305,11 +307,7 @@ impl Client {
     /// item, nothing buffered beyond the current page, same requests and
     /// window guard as [`Client::results`] at offset 0. Empty pages are
     /// not yielded; after an error the stream ends.
-    pub fn pages(
-        &self,
-        search: &SearchId,
-        limit: u64,
-    ) -> impl Stream<Item = Result<Vec<Value>, TransmitError>> + Send + 'static {
+    pub fn pages(&self, search: &SearchId, limit: u64) -> PageStream {
         let pager = Pager {
             client: self.clone(),
             search: search.clone(),
@@ -319,17 +317,20 @@ impl Client {
             skip_until: 0,
             empty_full_pages: 0,
         };
-        futures_util::stream::unfold(Some(pager), |state| async move {
-            let mut pager = state?;
-            loop {
-                match pager.next_page().await {
-                    Ok(Some(events)) if events.is_empty() => continue,
-                    Ok(Some(events)) => return Some((Ok(events), Some(pager))),
-                    Ok(None) => return None,
-                    Err(e) => return Some((Err(e), None)),
+        Box::pin(futures_util::stream::unfold(
+            Some(pager),
+            |state| async move {
+                let mut pager = state?;
+                loop {
+                    match pager.next_page().await {
+                        Ok(Some(events)) if events.is_empty() => continue,
+                        Ok(Some(events)) => return Some((Ok(events), Some(pager))),
+                        Ok(None) => return None,
+                        Err(e) => return Some((Err(e), None)),
+                    }
                 }
-            }
-        })
+            },
+        ))
     }
 }
 
@@ -347,21 +348,61 @@ mod tests {
 
     #[test]
     fn metadata_from_json() {
-        let m = Metadata::from_value(&json!({"result_count": 3, "prev_page_token": "off3", "x": 1})).unwrap();
-        assert_eq!(m, Metadata { result_count: 3, prev_page_token: "off3".into() });
+        let m =
+            Metadata::from_value(&json!({"result_count": 3, "prev_page_token": "off3", "x": 1}))
+                .unwrap();
         assert_eq!(
-            Metadata::from_value(&json!({"result_count": "0", "prev_page_token": "c"})).unwrap().result_count,
+            m,
+            Metadata {
+                result_count: 3,
+                prev_page_token: "off3".into()
+            }
+        );
+        assert_eq!(
+            Metadata::from_value(&json!({"result_count": "0", "prev_page_token": "c"}))
+                .unwrap()
+                .result_count,
             0
         );
-        assert_eq!(m.to_value(), json!({"result_count": 3, "prev_page_token": "off3"}));
-        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"result_count":3,"prev_page_token":"off3"}"#);
-        assert_eq!(reason(json!("notjson")), "expected an object with `result_count` and `prev_page_token`");
-        assert_eq!(reason(json!({"prev_page_token": "off2"})), "`result_count` is missing");
-        assert_eq!(reason(json!({"result_count": -1, "prev_page_token": "c"})), "`result_count` is not a non-negative integer");
-        assert_eq!(reason(json!({"result_count": 1.5, "prev_page_token": "c"})), "`result_count` is not a non-negative integer");
-        assert_eq!(reason(json!({"result_count": "x", "prev_page_token": "c"})), "`result_count` is not a non-negative integer");
-        assert_eq!(reason(json!({"result_count": 1})), "`prev_page_token` is missing");
-        assert_eq!(reason(json!({"result_count": 1, "prev_page_token": ""})), "`prev_page_token` is not a non-empty string");
-        assert_eq!(reason(json!({"result_count": 1, "prev_page_token": 7})), "`prev_page_token` is not a non-empty string");
+        assert_eq!(
+            m.to_value(),
+            json!({"result_count": 3, "prev_page_token": "off3"})
+        );
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"result_count":3,"prev_page_token":"off3"}"#
+        );
+        assert_eq!(
+            reason(json!("notjson")),
+            "expected an object with `result_count` and `prev_page_token`"
+        );
+        assert_eq!(
+            reason(json!({"prev_page_token": "off2"})),
+            "`result_count` is missing"
+        );
+        assert_eq!(
+            reason(json!({"result_count": -1, "prev_page_token": "c"})),
+            "`result_count` is not a non-negative integer"
+        );
+        assert_eq!(
+            reason(json!({"result_count": 1.5, "prev_page_token": "c"})),
+            "`result_count` is not a non-negative integer"
+        );
+        assert_eq!(
+            reason(json!({"result_count": "x", "prev_page_token": "c"})),
+            "`result_count` is not a non-negative integer"
+        );
+        assert_eq!(
+            reason(json!({"result_count": 1})),
+            "`prev_page_token` is missing"
+        );
+        assert_eq!(
+            reason(json!({"result_count": 1, "prev_page_token": ""})),
+            "`prev_page_token` is not a non-empty string"
+        );
+        assert_eq!(
+            reason(json!({"result_count": 1, "prev_page_token": 7})),
+            "`prev_page_token` is not a non-empty string"
+        );
     }
 }

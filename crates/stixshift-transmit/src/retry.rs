@@ -155,7 +155,9 @@ pub fn classify(outcome: &Outcome, attempt: &Attempt, policy: &RetryPolicy) -> D
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX)));
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let at = parse_http_date(value)?;
     let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
@@ -194,7 +196,9 @@ fn parse_http_date(s: &str) -> Option<u64> {
         return None;
     }
     let days = crate::time::days_from_civil(year, month, day as u32);
-    u64::try_from(days).ok().map(|d| d * 86_400 + h * 3600 + m * 60 + sec)
+    u64::try_from(days)
+        .ok()
+        .map(|d| d * 86_400 + h * 3600 + m * 60 + sec)
 }
 
 /// A jitter sample in `[0, 1)` (std's randomly keyed hasher over a counter
@@ -238,8 +242,18 @@ mod tests {
     #[test]
     fn transient_outcomes_are_retried_others_are_not() {
         let p = RetryPolicy::default();
-        for o in [status(429), status(502), status(503), status(504), Outcome::Reset, Outcome::Truncated] {
-            assert!(matches!(classify(&o, &at(1, 0, 0.0), &p), Decision::Retry(_)), "{o:?}");
+        for o in [
+            status(429),
+            status(502),
+            status(503),
+            status(504),
+            Outcome::Reset,
+            Outcome::Truncated,
+        ] {
+            assert!(
+                matches!(classify(&o, &at(1, 0, 0.0), &p), Decision::Retry(_)),
+                "{o:?}"
+            );
         }
         for o in [
             status(200),
@@ -283,50 +297,115 @@ mod tests {
     #[test]
     fn attempts_are_bounded() {
         let p = RetryPolicy::immediate(3);
-        assert_eq!(classify(&Outcome::Reset, &at(1, 0, 0.3), &p), Decision::Retry(Duration::ZERO));
-        assert_eq!(classify(&Outcome::Reset, &at(2, 0, 0.3), &p), Decision::Retry(Duration::ZERO));
-        assert_eq!(classify(&Outcome::Reset, &at(3, 0, 0.3), &p), Decision::GiveUp);
-        assert_eq!(classify(&Outcome::Reset, &at(1, 0, 0.3), &RetryPolicy::never()), Decision::GiveUp);
-        let zero = RetryPolicy { max_attempts: 0, ..RetryPolicy::immediate(0) };
-        assert_eq!(classify(&Outcome::Reset, &at(1, 0, 0.3), &zero), Decision::GiveUp);
+        assert_eq!(
+            classify(&Outcome::Reset, &at(1, 0, 0.3), &p),
+            Decision::Retry(Duration::ZERO)
+        );
+        assert_eq!(
+            classify(&Outcome::Reset, &at(2, 0, 0.3), &p),
+            Decision::Retry(Duration::ZERO)
+        );
+        assert_eq!(
+            classify(&Outcome::Reset, &at(3, 0, 0.3), &p),
+            Decision::GiveUp
+        );
+        assert_eq!(
+            classify(&Outcome::Reset, &at(1, 0, 0.3), &RetryPolicy::never()),
+            Decision::GiveUp
+        );
+        let zero = RetryPolicy {
+            max_attempts: 0,
+            ..RetryPolicy::immediate(0)
+        };
+        assert_eq!(
+            classify(&Outcome::Reset, &at(1, 0, 0.3), &zero),
+            Decision::GiveUp
+        );
     }
 
     #[test]
     fn retry_after_is_honoured() {
         let p = RetryPolicy::default();
-        let o = Outcome::Status { status: 429, retry_after: Some(Duration::from_secs(7)) };
-        assert_eq!(classify(&o, &at(1, 0, 1.0), &p), Decision::Retry(Duration::from_secs(7)));
+        let o = Outcome::Status {
+            status: 429,
+            retry_after: Some(Duration::from_secs(7)),
+        };
+        assert_eq!(
+            classify(&o, &at(1, 0, 1.0), &p),
+            Decision::Retry(Duration::from_secs(7))
+        );
         // A back-off longer than Retry-After wins.
-        let short = Outcome::Status { status: 503, retry_after: Some(ms(1)) };
-        assert_eq!(classify(&short, &at(2, 0, 1.0), &p), Decision::Retry(ms(1000)));
+        let short = Outcome::Status {
+            status: 503,
+            retry_after: Some(ms(1)),
+        };
+        assert_eq!(
+            classify(&short, &at(2, 0, 1.0), &p),
+            Decision::Retry(ms(1000))
+        );
         // Retry-After beyond max_delay is still honoured within the deadline…
-        let long = Outcome::Status { status: 429, retry_after: Some(Duration::from_secs(30)) };
-        assert_eq!(classify(&long, &at(1, 0, 0.0), &p), Decision::Retry(Duration::from_secs(30)));
+        let long = Outcome::Status {
+            status: 429,
+            retry_after: Some(Duration::from_secs(30)),
+        };
+        assert_eq!(
+            classify(&long, &at(1, 0, 0.0), &p),
+            Decision::Retry(Duration::from_secs(30))
+        );
         // …but not past it.
         assert_eq!(classify(&long, &at(1, 30_001, 0.0), &p), Decision::GiveUp);
-        let never = Outcome::Status { status: 429, retry_after: Some(Duration::MAX) };
+        let never = Outcome::Status {
+            status: 429,
+            retry_after: Some(Duration::MAX),
+        };
         assert_eq!(classify(&never, &at(1, 0, 0.0), &p), Decision::GiveUp);
     }
 
     #[test]
     fn deadline_stops_retries() {
-        let p = RetryPolicy { deadline: ms(1000), ..RetryPolicy::default() };
-        assert_eq!(classify(&status(502), &at(1, 500, 1.0), &p), Decision::Retry(ms(500)));
-        assert_eq!(classify(&status(502), &at(1, 501, 1.0), &p), Decision::GiveUp);
+        let p = RetryPolicy {
+            deadline: ms(1000),
+            ..RetryPolicy::default()
+        };
+        assert_eq!(
+            classify(&status(502), &at(1, 500, 1.0), &p),
+            Decision::Retry(ms(500))
+        );
+        assert_eq!(
+            classify(&status(502), &at(1, 501, 1.0), &p),
+            Decision::GiveUp
+        );
     }
 
     #[test]
     fn retry_after_values() {
         let now = UNIX_EPOCH + Duration::from_secs(784_111_770); // Sun, 06 Nov 1994 08:49:30 GMT
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
             Some(Duration::from_secs(7))
         );
-        assert_eq!(parse_retry_after("Sat, 05 Nov 1994 08:49:37 GMT", now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("99999999999999999999999", now), Some(Duration::from_secs(u64::MAX)));
-        for bad in ["", "-1", "1.5", "soon", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT"] {
+        assert_eq!(
+            parse_retry_after("Sat, 05 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        for bad in [
+            "",
+            "-1",
+            "1.5",
+            "soon",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+        ] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad}");
         }
     }

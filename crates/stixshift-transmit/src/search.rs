@@ -203,8 +203,14 @@ mod tests {
     #[test]
     fn rejects_malformed_ids() {
         let cases = [
-            ("", "expected `from=<nanoseconds>&to=<nanoseconds>&filter=<filter>`"),
-            ("to=1&from=2&filter=x", "expected `from=<nanoseconds>&to=<nanoseconds>&filter=<filter>`"),
+            (
+                "",
+                "expected `from=<nanoseconds>&to=<nanoseconds>&filter=<filter>`",
+            ),
+            (
+                "to=1&from=2&filter=x",
+                "expected `from=<nanoseconds>&to=<nanoseconds>&filter=<filter>`",
+            ),
             ("from=1&to=2", "no `&filter=` parameter"),
             ("from=1&filter=x", "expected `&to=` after `from`"),
             ("from=&to=2&filter=x", "`from` is not an integer: ``"),

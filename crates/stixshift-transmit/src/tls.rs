@@ -19,7 +19,9 @@ pub(crate) fn trust_roots(pem: &str) -> Result<Vec<reqwest::Certificate>, Transm
         out.push(reqwest::Certificate::from_der(&der).map_err(|e| invalid(e.to_string()))?);
     }
     if out.is_empty() {
-        return Err(invalid("no PEM certificate found in `selfSignedCert`".to_owned()));
+        return Err(invalid(
+            "no PEM certificate found in `selfSignedCert`".to_owned(),
+        ));
     }
     Ok(out)
 }
@@ -42,14 +44,20 @@ mod tests {
     fn detail(pem: &str) -> String {
         match trust_roots(pem) {
             Err(TransmitError::InvalidCertificate { detail }) => detail,
-            other => panic!("expected an invalid certificate, got {:?}", other.map(|v| v.len())),
+            other => panic!(
+                "expected an invalid certificate, got {:?}",
+                other.map(|v| v.len())
+            ),
         }
     }
 
     #[test]
     fn rejects_text_without_certificates() {
         assert_eq!(detail(""), "no PEM certificate found in `selfSignedCert`");
-        assert_eq!(detail("not a pem"), "no PEM certificate found in `selfSignedCert`");
+        assert_eq!(
+            detail("not a pem"),
+            "no PEM certificate found in `selfSignedCert`"
+        );
         // A private key alone is no certificate.
         assert_eq!(
             detail("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),

@@ -75,9 +75,15 @@ mod tests {
 
     #[test]
     fn pages() {
-        let p = events_page(br#"{"data":[{"id":"a","z":1,"b":2}],"page":{"total":1,"prev":"c1","next":"c2"}}"#).unwrap();
+        let p = events_page(
+            br#"{"data":[{"id":"a","z":1,"b":2}],"page":{"total":1,"prev":"c1","next":"c2"}}"#,
+        )
+        .unwrap();
         assert_eq!(p.data.len(), 1);
-        assert_eq!(serde_json::to_string(&p.data[0]).unwrap(), r#"{"id":"a","z":1,"b":2}"#);
+        assert_eq!(
+            serde_json::to_string(&p.data[0]).unwrap(),
+            r#"{"id":"a","z":1,"b":2}"#
+        );
         assert_eq!(p.page.unwrap().prev.as_deref(), Some("c1"));
         let p = events_page(br#"{"data":[]}"#).unwrap();
         assert!(p.page.is_none());
@@ -85,19 +91,36 @@ mod tests {
             events_page(b"{\"page\":{}}").unwrap_err(),
             "not an events page: missing field `data` at line 1 column 11"
         );
-        assert!(events_page(b"<html>").unwrap_err().starts_with("not JSON: "));
+        assert!(events_page(b"<html>")
+            .unwrap_err()
+            .starts_with("not JSON: "));
         assert!(events_page(br#"{"data":[],"page":{"prev":5}}"#).is_err());
     }
 
     #[test]
     fn messages() {
-        assert_eq!(error_message(br#"{"message":"bad request","requestId":"x"}"#, "tok").as_deref(), Some("bad request"));
-        assert_eq!(error_message(br#"{"error":"page2 boom"}"#, "tok").as_deref(), Some("page2 boom"));
-        assert_eq!(error_message(br#"{"message":"p2","error":"page2 boom"}"#, "tok").as_deref(), Some("p2"));
-        assert_eq!(error_message(br#"{"message":"bad token s3cr3t!"}"#, "s3cr3t").as_deref(), Some("bad token ***!"));
+        assert_eq!(
+            error_message(br#"{"message":"bad request","requestId":"x"}"#, "tok").as_deref(),
+            Some("bad request")
+        );
+        assert_eq!(
+            error_message(br#"{"error":"page2 boom"}"#, "tok").as_deref(),
+            Some("page2 boom")
+        );
+        assert_eq!(
+            error_message(br#"{"message":"p2","error":"page2 boom"}"#, "tok").as_deref(),
+            Some("p2")
+        );
+        assert_eq!(
+            error_message(br#"{"message":"bad token s3cr3t!"}"#, "s3cr3t").as_deref(),
+            Some("bad token ***!")
+        );
         assert_eq!(error_message(b"<html>503</html>", "tok"), None);
         assert_eq!(error_message(br#"{"message":5}"#, "tok"), None);
         let long = format!(r#"{{"message":"{}"}}"#, "x".repeat(5000));
-        assert_eq!(error_message(long.as_bytes(), "").unwrap().chars().count(), 1001);
+        assert_eq!(
+            error_message(long.as_bytes(), "").unwrap().chars().count(),
+            1001
+        );
     }
 }
