@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::io::Write;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
@@ -197,14 +196,40 @@ impl<'de> Deserialize<'de> for CowStr<'de> {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Bytes `write_str` must escape: controls, `"`, `\\`, DEL and non-ASCII.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i < 0x20 || i >= 0x7f || i == b'"' as usize || i == b'\\' as usize;
+        i += 1;
+    }
+    t
+};
+
 /// A JSON string with Python's escaping: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`,
 /// `\f`, other controls and every non-ASCII character as `\uXXXX`.
+#[inline]
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
     let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    match bytes.iter().position(|&b| NEEDS_ESCAPE[usize::from(b)]) {
+        None => out.extend_from_slice(bytes),
+        Some(i) => write_str_escaped(out, s, i),
+    }
+    out.push(b'"');
+}
+
+/// The escaping part of [`write_str`], from byte `first` (the first byte
+/// that needs escaping) on.
+#[cold]
+fn write_str_escaped(out: &mut Vec<u8>, s: &str, first: usize) {
+    let bytes = s.as_bytes();
+    out.extend_from_slice(&bytes[..first]);
+    let mut start = first;
+    for (i, &b) in bytes.iter().enumerate().skip(first) {
+        if !NEEDS_ESCAPE[usize::from(b)] {
             continue;
         }
         if b >= 0x80 {
@@ -236,7 +261,6 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 fn push_u(out: &mut Vec<u8>, u: u16) {
@@ -275,9 +299,9 @@ fn write_str_utf8(out: &mut Vec<u8>, s: &str) {
 
 fn write_number(out: &mut Vec<u8>, n: &Number) {
     if let Some(i) = n.as_i64() {
-        let _ = write!(out, "{i}");
+        out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
     } else if let Some(u) = n.as_u64() {
-        let _ = write!(out, "{u}");
+        out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes());
     } else if let Some(f) = n.as_f64() {
         out.extend_from_slice(crate::pyjson::python_float_repr(f).as_bytes());
     }
@@ -294,9 +318,19 @@ fn write_scalar(out: &mut Vec<u8>, v: &Val<'_>) {
     }
 }
 
+/// A newline and 4 spaces per level, for the usual depths.
+const NEWLINE_INDENT: &[u8; 65] =
+    b"\n                                                                ";
+
+#[inline]
 pub(crate) fn newline(out: &mut Vec<u8>, level: usize) {
-    out.push(b'\n');
-    out.resize(out.len() + level * 4, b' ');
+    match NEWLINE_INDENT.get(..1 + level * 4) {
+        Some(text) => out.extend_from_slice(text),
+        None => {
+            out.push(b'\n');
+            out.resize(out.len() + level * 4, b' ');
+        }
+    }
 }
 
 /// `json.dumps(v, indent=4)` of `v`, whose first line is already positioned

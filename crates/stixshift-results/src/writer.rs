@@ -13,7 +13,7 @@ use crate::env::Env;
 use crate::error::{ResultsError, Warning};
 use crate::fastjson::{FastDe, FastError};
 use crate::mapping;
-use crate::value::{newline, write_compact, write_pretty, Val};
+use crate::value::{newline, write_compact, write_pretty, write_str, Val};
 
 /// STIX namespace for deterministic (UUIDv5) cyber-observable ids.
 const STIX_NAMESPACE: uuid::Uuid = uuid::uuid!("00abedb4-aa42-466c-9c01-fed23315a9b7");
@@ -247,35 +247,39 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             self.start();
             let now = self.env.now();
             let od_id = format!("observed-data--{}", self.env.uuid4());
-            let mut obs: Vec<(Cow<'_, str>, Val<'_>)> = Vec::new();
-            let first = t
-                .obs
-                .iter()
-                .find(|(k, _)| *k == "first_observed")
-                .map(|(_, v)| v.clone());
-            let last = t
-                .obs
-                .iter()
-                .find(|(k, _)| *k == "last_observed")
-                .map(|(_, v)| v.clone());
-            // No timestamp, or an unusable one: the translation time (contract §6.2).
-            obs.push((
-                Cow::Borrowed("first_observed"),
-                first.unwrap_or_else(|| Val::Str(Cow::Owned(now.clone()))),
-            ));
-            obs.push((
-                Cow::Borrowed("last_observed"),
-                last.unwrap_or_else(|| Val::Str(Cow::Owned(now.clone()))),
-            ));
-            for (k, v) in &t.obs {
-                if !matches!(*k, "first_observed" | "last_observed") {
-                    obs.push((Cow::Borrowed(k), v.clone()));
-                }
-            }
-            if self.stix_2_1 {
-                self.write_21(&t, od_id, now, obs);
+            if !self.stix_2_1 && self.format == Format::Bundle {
+                self.write_20_pretty(&t, &od_id, &now);
             } else {
-                self.write_20(&t, od_id, now, obs);
+                let mut obs: Vec<(Cow<'_, str>, Val<'_>)> = Vec::new();
+                let first = t
+                    .obs
+                    .iter()
+                    .find(|(k, _)| *k == "first_observed")
+                    .map(|(_, v)| v.clone());
+                let last = t
+                    .obs
+                    .iter()
+                    .find(|(k, _)| *k == "last_observed")
+                    .map(|(_, v)| v.clone());
+                // No timestamp, or an unusable one: the translation time (contract §6.2).
+                obs.push((
+                    Cow::Borrowed("first_observed"),
+                    first.unwrap_or_else(|| Val::Str(Cow::Owned(now.clone()))),
+                ));
+                obs.push((
+                    Cow::Borrowed("last_observed"),
+                    last.unwrap_or_else(|| Val::Str(Cow::Owned(now.clone()))),
+                ));
+                for (k, v) in &t.obs {
+                    if !matches!(*k, "first_observed" | "last_observed") {
+                        obs.push((Cow::Borrowed(k), v.clone()));
+                    }
+                }
+                if self.stix_2_1 {
+                    self.write_21(&t, od_id, now, obs);
+                } else {
+                    self.write_20(&t, od_id, now, obs);
+                }
             }
             self.stats.observed_data += 1;
             self.out.write_all(&self.buf)?;
@@ -348,6 +352,110 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         od.extend(obs);
         od.push((Cow::Borrowed("number_observed"), Val::Num(1.into())));
         self.emit(&Val::Obj(od));
+    }
+
+    /// [`write_20`](Self::write_20) in the bundle layout, written straight
+    /// into the buffer (same bytes, no intermediate values).
+    fn write_20_pretty(&mut self, t: &Translated<'_, '_>, od_id: &str, now: &str) {
+        let out = &mut self.buf;
+        out.push(b',');
+        newline(out, 2);
+        out.push(b'{');
+        newline(out, 3);
+        out.extend_from_slice(b"\"id\": ");
+        write_str(out, od_id);
+        out.push(b',');
+        newline(out, 3);
+        out.extend_from_slice(b"\"type\": \"observed-data\",");
+        newline(out, 3);
+        out.extend_from_slice(b"\"created_by_ref\": ");
+        write_str(out, &self.identity_id);
+        out.push(b',');
+        newline(out, 3);
+        out.extend_from_slice(b"\"created\": ");
+        write_str(out, now);
+        out.push(b',');
+        newline(out, 3);
+        out.extend_from_slice(b"\"modified\": ");
+        write_str(out, now);
+        out.push(b',');
+        newline(out, 3);
+        out.extend_from_slice(b"\"objects\": {");
+        let mut num = itoa::Buffer::new();
+        for (i, o) in t.objects.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            newline(out, 4);
+            out.push(b'"');
+            out.extend_from_slice(num.format(i).as_bytes());
+            out.extend_from_slice(b"\": {");
+            newline(out, 5);
+            out.extend_from_slice(b"\"type\": ");
+            write_str(out, o.ty);
+            for (name, p) in &o.props {
+                out.push(b',');
+                newline(out, 5);
+                write_str(out, name.as_str());
+                out.extend_from_slice(b": ");
+                match p {
+                    FinalProp::V(v) => write_pretty(out, v, 5),
+                    FinalProp::Ref(r) => {
+                        out.push(b'"');
+                        out.extend_from_slice(num.format(*r).as_bytes());
+                        out.push(b'"');
+                    }
+                    FinalProp::Refs(rs) if rs.is_empty() => out.extend_from_slice(b"[]"),
+                    FinalProp::Refs(rs) => {
+                        out.push(b'[');
+                        for (k, r) in rs.iter().enumerate() {
+                            if k > 0 {
+                                out.push(b',');
+                            }
+                            newline(out, 6);
+                            out.push(b'"');
+                            out.extend_from_slice(num.format(*r).as_bytes());
+                            out.push(b'"');
+                        }
+                        newline(out, 5);
+                        out.push(b']');
+                    }
+                }
+            }
+            newline(out, 4);
+            out.push(b'}');
+        }
+        if t.objects.is_empty() {
+            out.push(b'}');
+        } else {
+            newline(out, 3);
+            out.push(b'}');
+        }
+        // No timestamp, or an unusable one: the translation time (contract §6.2).
+        for key in ["first_observed", "last_observed"] {
+            out.push(b',');
+            newline(out, 3);
+            write_str(out, key);
+            out.extend_from_slice(b": ");
+            match t.obs.iter().find(|(k, _)| *k == key) {
+                Some((_, v)) => write_pretty(out, v, 3),
+                None => write_str(out, now),
+            }
+        }
+        for (k, v) in &t.obs {
+            if !matches!(*k, "first_observed" | "last_observed") {
+                out.push(b',');
+                newline(out, 3);
+                write_str(out, k);
+                out.extend_from_slice(b": ");
+                write_pretty(out, v, 3);
+            }
+        }
+        out.push(b',');
+        newline(out, 3);
+        out.extend_from_slice(b"\"number_observed\": 1");
+        newline(out, 2);
+        out.push(b'}');
     }
 
     fn write_21(
