@@ -367,3 +367,83 @@ async fn empty_search_and_empty_window() {
     assert_eq!(limits(&run), [100, 100]);
     run.shutdown().await;
 }
+
+fn page_body(stamps: &[i64], prev: &str) -> Vec<u8> {
+    let data: Vec<_> = stamps
+        .iter()
+        .map(|ts| serde_json::json!({"id": format!("t{ts}"), "timestamp": ts}))
+        .collect();
+    crate::support::http_response(
+        "200 OK",
+        "application/json",
+        &serde_json::json!({"data": data, "page": {"prev": prev, "total": 99}}).to_string(),
+    )
+}
+
+/// Events newer than `to` are dropped and not counted; numeric (v1-style)
+/// timestamps are understood.
+#[tokio::test]
+async fn guard_drops_events_after_the_window_end() {
+    let m = crate::support::mock(vec![
+        page_body(&[2500, 1900, 1800, 1700, 1600], "c1"),
+        page_body(&[1500], "c2"),
+    ])
+    .await;
+    let c = client_with(&crate::support::mock_conn(m.port));
+    let s = SearchId::new(1000, 2000, "x");
+    let p = c.results(&s, 0, 5, None).await.unwrap();
+    assert_eq!(
+        ids(&p.events),
+        ["t1900", "t1800", "t1700", "t1600", "t1500"]
+    );
+    assert_eq!(
+        p.metadata,
+        Some(Metadata {
+            result_count: 5,
+            prev_page_token: "c2".into()
+        })
+    );
+    let heads = m.heads.lock().unwrap().clone();
+    assert!(heads[0].starts_with("GET /api/v1/secureEvents?from=1000&to=2000&filter=x&limit=5 "));
+    assert!(heads[1].starts_with("GET /api/v1/secureEvents?cursor=c1&filter=x&limit=1 "));
+}
+
+#[tokio::test]
+async fn a_cursor_that_does_not_advance_is_an_error() {
+    let m = crate::support::mock(vec![
+        page_body(&[1900, 1800], "c1"),
+        page_body(&[1700, 1600], "c1"),
+    ])
+    .await;
+    let c = client_with(&crate::support::mock_conn(m.port));
+    let e = c
+        .results(&SearchId::new(1000, 2000, "x"), 0, 10, None)
+        .await;
+    // The first page is short (2 < 10): paging ends there, no second request.
+    assert_eq!(ids(&e.unwrap().events), ["t1900", "t1800"]);
+    let m = crate::support::mock(vec![
+        page_body(&[1900, 1800], "c1"),
+        page_body(&[1700, 1600], "c1"),
+    ])
+    .await;
+    let c = client_with(&crate::support::mock_conn(m.port));
+    let mut stream = c.pages(&SearchId::new(1000, 2000, "x"), 2);
+    assert_eq!(
+        ids(&stream.next().await.unwrap().unwrap()),
+        ["t1900", "t1800"]
+    );
+    assert!(stream.next().await.is_none());
+    let first = Metadata {
+        result_count: 2,
+        prev_page_token: "c1".into(),
+    };
+    let e = c
+        .results(&SearchId::new(1000, 2000, "x"), 2, 2, Some(&first))
+        .await
+        .unwrap_err();
+    crate::support::check_err(
+        &e,
+        "unknown",
+        "invalid response (HTTP 200): paging does not advance: the API returned the cursor it was given",
+    );
+}
