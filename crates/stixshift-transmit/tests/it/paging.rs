@@ -447,3 +447,26 @@ async fn a_cursor_that_does_not_advance_is_an_error() {
         "invalid response (HTTP 200): paging does not advance: the API returned the cursor it was given",
     );
 }
+
+/// `+`, `&`, `%`, `=` and quotes inside a filter value reach the API
+/// intact (the reference turned `+` into a space and split at `&`).
+#[tokio::test]
+async fn filter_values_arrive_intact() {
+    let rule = "a+b&c=%d \"q\" é";
+    let evs = vec![
+        ev_at("hit", TO - 1_000_000, rule),
+        ev_at("miss", TO - 2_000_000, "a b"),
+    ];
+    let run = spawn(Config::with_events(evs)).await;
+    let filter = format!(
+        r#"(ruleName="{}")andsource!="auditTrail""#,
+        rule.replace('"', "\\\"")
+    );
+    let s = SearchId::parse(&format!("from={FROM}&to={TO}&filter={filter}")).unwrap();
+    let p = client(&run).results(&s, 0, 10, None).await.unwrap();
+    assert_eq!(ids(&p.events), ["hit"]);
+    let reqs = event_requests(&run);
+    assert_eq!(reqs[0].param("filter"), Some(filter.as_str()));
+    assert_eq!(reqs[0].params.len(), 4);
+    run.shutdown().await;
+}
