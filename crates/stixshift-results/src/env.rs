@@ -140,13 +140,24 @@ fn format_uuid4(mut b: [u8; 16]) -> String {
     s
 }
 
+thread_local! {
+    /// The last millisecond formatted, and its text.
+    static NOW: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+}
+
 impl Env for SystemEnv {
     fn now(&mut self) -> String {
         let ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        format_unix_millis(ms)
+        NOW.with(|n| {
+            let mut n = n.borrow_mut();
+            if n.0 != ms {
+                *n = (ms, format_unix_millis(ms));
+            }
+            n.1.clone()
+        })
     }
     fn uuid4(&mut self) -> String {
         let bytes = RNG.with(|r| {

@@ -107,11 +107,29 @@ impl<'de> FastDe<'de> {
     /// the raw content range and whether it has escapes or non-ASCII bytes.
     #[inline]
     fn scan_str(&mut self) -> Result<(usize, usize, bool, bool)> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
         let start = self.pos;
         let mut i = start;
         let mut escaped = false;
         let mut non_ascii = false;
         let s = self.s;
+        // Eight bytes at a time while none of them is `"`, `\` or a control.
+        while let Some(chunk) = s.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let x = u64::from_le_bytes(w);
+            let quote = x ^ (ONES * u64::from(b'"'));
+            let backslash = x ^ (ONES * u64::from(b'\\'));
+            let special = (quote.wrapping_sub(ONES) & !quote)
+                | (backslash.wrapping_sub(ONES) & !backslash)
+                | (x.wrapping_sub(ONES * 0x20) & !x);
+            if special & HIGH != 0 {
+                break;
+            }
+            non_ascii |= x & HIGH != 0;
+            i += 8;
+        }
         loop {
             let Some(&b) = s.get(i) else {
                 return Err(FastError::NeedMore);
@@ -560,6 +578,35 @@ mod tests {
             Val::deserialize(&mut FastDe::new(bad_utf8)).unwrap_err(),
             FastError::Bail
         );
+    }
+
+    #[test]
+    fn string_scan_finds_every_special_byte_at_every_offset() {
+        for pad in 0..20 {
+            let body = "a".repeat(pad);
+            for (tail, ok) in [
+                ("\"", true),
+                ("\\n\"", true),
+                ("é\"", true),
+                ("\u{1}\"", false),
+                ("\u{1f}\"", false),
+            ] {
+                let text = format!("\"{body}{tail} ");
+                let mut de = FastDe::new(text.as_bytes());
+                de.pos = 1;
+                let got = de.parse_str().map(|p| match p {
+                    Parsed::Borrowed(s) => s.to_owned(),
+                    Parsed::Owned(s) => s,
+                });
+                if ok {
+                    let want: String = serde_json::from_str(text.trim_end()).unwrap();
+                    assert_eq!(got.unwrap(), want, "{text:?}");
+                    assert_eq!(de.position(), text.len() - 1);
+                } else {
+                    assert_eq!(got.unwrap_err(), FastError::Bail, "{text:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -85,12 +85,96 @@ pub(crate) struct ToStixMap {
 #[derive(Debug, Default)]
 pub(crate) struct Level {
     nodes: Vec<Node>,
-    index: HashMap<String, usize>,
+    index: KeyIndex,
 }
 
 impl Level {
+    #[inline]
     pub(crate) fn get(&self, key: &str) -> Option<&Node> {
-        self.index.get(key).map(|&i| &self.nodes[i])
+        self.index.get(key).map(|i| &self.nodes[i])
+    }
+
+    fn insert(&mut self, key: &str, node: Node) {
+        match self.index.get(key) {
+            // A repeated key in the map file: the last one wins, like a JSON object.
+            Some(i) => self.nodes[i] = node,
+            None => {
+                self.index.insert(key, self.nodes.len());
+                self.nodes.push(node);
+            }
+        }
+    }
+}
+
+/// Key → position, looked up for every key of every event: open addressing
+/// on a fingerprint made of the key's length and its first and last eight
+/// bytes (two loads), the key itself compared only when fingerprints match.
+#[derive(Debug, Default)]
+struct KeyIndex {
+    /// (fingerprint, position + 1); 0 = empty.
+    table: Vec<(u64, usize)>,
+    keys: Vec<String>,
+}
+
+#[inline]
+fn fingerprint(key: &[u8]) -> u64 {
+    let n = key.len();
+    let load = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(w)
+    };
+    let (head, tail) = if n >= 8 {
+        (load(&key[..8]), load(&key[n - 8..]))
+    } else {
+        (load(key), 0)
+    };
+    let h = (head ^ (n as u64).rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h ^ tail.rotate_left(29)).wrapping_mul(0xf135_7aea_2e62_a9c5) ^ (h >> 29)
+}
+
+impl KeyIndex {
+    #[inline]
+    fn get(&self, key: &str) -> Option<usize> {
+        if self.table.is_empty() {
+            return None;
+        }
+        let mask = self.table.len() - 1;
+        let fp = fingerprint(key.as_bytes());
+        let mut i = (fp >> 40) as usize & mask;
+        loop {
+            let (f, pos) = self.table[i];
+            if pos == 0 {
+                return None;
+            }
+            if f == fp && self.keys[pos - 1] == key {
+                return Some(pos - 1);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn insert(&mut self, key: &str, pos: usize) {
+        self.keys.push(key.to_owned());
+        debug_assert_eq!(self.keys.len(), pos + 1);
+        if self.table.len() < self.keys.len() * 4 {
+            let size = (self.keys.len() * 4).next_power_of_two().max(16);
+            self.table = vec![(0, 0); size];
+            for (p, k) in self.keys.iter().enumerate() {
+                Self::place(&mut self.table, fingerprint(k.as_bytes()), p + 1);
+            }
+        } else {
+            Self::place(&mut self.table, fingerprint(key.as_bytes()), pos + 1);
+        }
+    }
+
+    fn place(table: &mut [(u64, usize)], fp: u64, slot: usize) {
+        let mask = table.len() - 1;
+        let mut i = (fp >> 40) as usize & mask;
+        while table[i].1 != 0 {
+            i = (i + 1) & mask;
+        }
+        table[i] = (fp, slot);
     }
 }
 
@@ -183,8 +267,7 @@ impl Parser {
                 }
             };
             path.pop();
-            level.index.insert(k.clone(), level.nodes.len());
-            level.nodes.push(node);
+            level.insert(k, node);
         }
         Ok(level)
     }
@@ -331,6 +414,28 @@ mod tests {
 
     fn pyjson_text(v: &Value) -> String {
         crate::pyjson::to_string_compact(v)
+    }
+
+    #[test]
+    fn key_index_finds_exactly_its_keys() {
+        let mut level = Level::default();
+        let keys: Vec<String> = (0..200)
+            .map(|i| format!("{}{i}", "k".repeat(i % 23)))
+            .chain([
+                "".to_owned(),
+                "a".to_owned(),
+                "container.label.io.kubernetes.pod.name".to_owned(),
+            ])
+            .collect();
+        for k in &keys {
+            level.insert(k, Node::Entries(Vec::new()));
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(level.index.get(k), Some(i), "{k}");
+        }
+        for k in ["b", "kk", "container.label.io.kubernetes.pod.namf", "k1 "] {
+            assert_eq!(level.index.get(k), None, "{k}");
+        }
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub struct BundleWriter<W: Write, E: Env> {
     started: bool,
     buf: Vec<u8>,
     /// STIX 2.1: hash of an emitted id → hash of its content.
-    emitted: HashMap<u64, u64>,
+    emitted: HashMap<u64, u64, mapping::FxBuild>,
     stats: Stats,
 }
 
@@ -159,7 +159,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             stix_2_1: config.stix_2_1,
             started: false,
             buf: Vec::with_capacity(1 << 16),
-            emitted: HashMap::new(),
+            emitted: HashMap::default(),
             stats: Stats::default(),
         })
     }
