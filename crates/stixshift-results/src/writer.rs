@@ -108,8 +108,35 @@ pub struct BundleWriter<W: Write, E: Env> {
     started: bool,
     buf: Vec<u8>,
     /// STIX 2.1: hash of an emitted id → hash of its content.
-    emitted: HashMap<u64, u64, mapping::FxBuild>,
+    emitted: HashMap<u64, u64, PreHashed>,
     stats: Stats,
+}
+
+/// Hasher for keys that are already hashes.
+#[derive(Default, Clone, Copy)]
+struct PreHashed;
+
+struct PreHasher(u64);
+
+impl std::hash::BuildHasher for PreHashed {
+    type Hasher = PreHasher;
+    fn build_hasher(&self) -> PreHasher {
+        PreHasher(0)
+    }
+}
+
+impl Hasher for PreHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 ^= i;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 fn hash_bytes(b: &[u8]) -> u64 {
