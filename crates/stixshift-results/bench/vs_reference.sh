@@ -1,39 +1,106 @@
 #!/usr/bin/env bash
-# Events/s of stixshift vs stix-shifter 8.1.3 (in-process translate) on
-# 1k/10k/100k generated events, plus our peak RSS on 100k.
-# usage: bench/vs_reference.sh [SIZES...]   (default: 1000 10000 100000)
-# REF_MAX caps the sizes the (slow) reference is run on (default 10000).
+# Results translation speed, all measured in one run on the same generated
+# events (examples/gen_events, deterministic):
+#   * stixshift: `stixshift translate sysdig results '<identity>' @FILE`
+#     (the release binary, whole process: start-up, reading, writing);
+#   * the naive baseline: serde_json parsing the same file into a `Value` and
+#     writing it back pretty-printed (examples/serde_roundtrip);
+#   * the reference: stix-shifter 8.1.3's in-process `translate` call
+#     (bench/ref_translate.py; its own timer, JSON loading excluded).
+# Output goes to /dev/null. Times are medians of RUNS runs (reference: REF_RUNS);
+# peak RSS is /usr/bin/time's %M of the same runs (median).
+#
+# usage: bench/vs_reference.sh [SIZES...]      (default: 1000 10000 100000)
+# env:   RUNS (default 3), REF_RUNS (default 1),
+#        REF_MAX: largest size the reference runs on (default 10000); above
+#          it the reference column is extrapolated from the largest measured
+#          size and labelled so,
+#        REF_PYTHON: interpreter with stix-shifter 8.1.3 (default
+#          /opt/refvenv/bin/python, else a venv made under the target dir),
+#        CARGO_TARGET_DIR (default: <workspace>/target).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 crate=$(dirname "$here")
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$crate/../../target-results}
+root=$(cd "$crate/../.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 sizes=${*:-1000 10000 100000}
+runs=${RUNS:-3}
+ref_runs=${REF_RUNS:-1}
 ref_max=${REF_MAX:-10000}
-py=/opt/refvenv/bin/python
+
+py=${REF_PYTHON:-/opt/refvenv/bin/python}
 if [ ! -x "$py" ]; then
-    venv=${REF_VENV:-$crate/../../target-results/refvenv}
-    [ -x "$venv/bin/python" ] || { python3 -m venv "$venv"; "$venv/bin/pip" install --quiet stix-shifter==8.1.3 stix-shifter-utils==8.1.3 stix-shifter-modules-sysdig==8.1.3; }
+    venv=$CARGO_TARGET_DIR/refvenv
+    if [ ! -x "$venv/bin/python" ]; then
+        echo "creating $venv (stix-shifter 8.1.3)" >&2
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet stix-shifter==8.1.3 stix-shifter-utils==8.1.3 \
+            stix-shifter-modules-sysdig==8.1.3
+    fi
     py=$venv/bin/python
 fi
-cargo build --release -q -p stixshift-results --examples
-bin=$CARGO_TARGET_DIR/release/examples
+
+(cd "$root" && cargo build --release -q -p stixshift &&
+    cargo build --release -q -p stixshift-results --example gen_events --example serde_roundtrip)
+bin=$CARGO_TARGET_DIR/release/stixshift
+examples=$CARGO_TARGET_DIR/release/examples
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 id='{"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff", "name": "sysdig", "identity_class": "events"}'
-echo "| events | input MB | stix-shifter ev/s | stixshift ev/s | ratio | stixshift peak RSS |"
-echo "|---|---|---|---|---|---|"
+
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# timed N CMD...: median elapsed seconds and median peak RSS (KiB) of N runs.
+timed() {
+    local n=$1 i
+    shift
+    : > "$work/times"
+    for ((i = 0; i < n; i++)); do
+        /usr/bin/time -f "%e %M" -o "$work/t" "$@" > /dev/null
+        cat "$work/t" >> "$work/times"
+    done
+    echo "$(awk '{print $1}' "$work/times" | median) $(awk '{print $2}' "$work/times" | median)"
+}
+
+rate() { awk -v n="$1" -v s="$2" 'BEGIN {if (s < 0.001) s = 0.001; printf "%.0f", n / s}'; }
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f×", a / b}'; }
+
+rows=()
+ref_rate_last=""
 for n in $sizes; do
-    "$bin/gen_events" "$n" > "$work/ev.json"
-    mb=$(awk -v b="$(stat -c %s "$work/ev.json")" 'BEGIN{printf "%.1f", b/1048576}')
-    /usr/bin/time -f "%e %M" -o "$work/t" "$bin/translate" "$id" "@$work/ev.json" > /dev/null
-    read -r secs rss < "$work/t"
-    ours=$(awk -v n="$n" -v s="$secs" 'BEGIN{if (s < 0.01) s = 0.01; printf "%.0f", n/s}')
+    "$examples/gen_events" "$n" > "$work/ev.json"
+    mb=$(awk -v b="$(stat -c %s "$work/ev.json")" 'BEGIN {printf "%.1f", b / 1048576}')
+    read -r ours_s ours_rss < <(timed "$runs" "$bin" translate sysdig results "$id" "@$work/ev.json")
+    read -r serde_s serde_rss < <(timed "$runs" "$examples/serde_roundtrip" "$work/ev.json")
+    ours=$(rate "$n" "$ours_s")
+    serde=$(rate "$n" "$serde_s")
     if [ "$n" -le "$ref_max" ]; then
-        read -r _ rsecs < <("$py" "$here/ref_translate.py" "$work/ev.json" 2>/dev/null | tail -1)
-        ref=$(awk -v n="$n" -v s="$rsecs" 'BEGIN{printf "%.0f", n/s}')
-        ratio=$(awk -v a="$ours" -v b="$ref" 'BEGIN{printf "%.0fx", a/b}')
+        : > "$work/ref"
+        for ((i = 0; i < ref_runs; i++)); do
+            /usr/bin/time -f "%M" -o "$work/refrss" "$py" "$here/ref_translate.py" "$work/ev.json" \
+                2> "$work/referr" | tail -1 | awk '{print $2}' >> "$work/ref" ||
+                { cat "$work/referr" >&2; exit 1; }
+            tail -1 "$work/refrss" >> "$work/refrsses"
+        done
+        ref_s=$(median < "$work/ref")
+        ref_rate_last=$(rate "$n" "$ref_s")
+        ref_col="$ref_rate_last ($ref_s s, $(mib "$(median < "$work/refrsses")"))"
+        rm -f "$work/refrsses"
+        ratio_ref="$(ratio "$ours" "$ref_rate_last")"
+    elif [ -n "$ref_rate_last" ]; then
+        ref_col="not run; extrapolated: $ref_rate_last"
+        ratio_ref="$(ratio "$ours" "$ref_rate_last") (extrapolated)"
     else
-        ref="(skipped)"; ratio="-"
+        ref_col="not run"
+        ratio_ref="-"
     fi
-    echo "| $n | $mb | $ref | $ours | $ratio | $((rss / 1024)) MiB |"
+    rows+=("| $n | $mb | $ours ($ours_s s, $(mib "$ours_rss")) | $serde ($serde_s s, $(mib "$serde_rss")) | $ref_col | $ratio_ref | $(ratio "$ours" "$serde") |")
 done
+
+echo
+echo "Events/s (median seconds, median peak RSS); $(nproc) CPUs, $(uname -m), runs: $runs (reference: $ref_runs)"
+echo
+echo "| events | input MB | stixshift translate | serde_json Value round trip | stix-shifter 8.1.3 in-process | stixshift / stix-shifter | stixshift / serde_json |"
+echo "|---|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"

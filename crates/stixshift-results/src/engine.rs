@@ -10,7 +10,7 @@ use crate::error::Warning;
 use crate::mapping::{Entry, Level, Node, Refs, ToStixMap};
 use crate::preprocess::{self, ANAMES, FINDING_TYPE, NA, THREAT};
 use crate::timestamp;
-use crate::transform::{is_domain_name, is_ipv4, is_ipv6};
+use crate::transform::{is_domain_name, is_ipv4, is_ipv6, is_mac};
 use crate::value::{CowStr, Val};
 
 /// Everything an event translation needs that does not change per event.
@@ -19,6 +19,8 @@ pub(crate) struct Engine {
     pub(crate) preprocess: bool,
     /// `x-<identity name>` type of the `unmapped_fallback` object, if enabled.
     pub(crate) fallback_type: Option<String>,
+    /// STIX 2.0: a user-account needs `user_id`; without one it is dropped.
+    pub(crate) require_user_id: bool,
 }
 
 /// A property value before references are resolved.
@@ -473,6 +475,7 @@ impl Engine {
                     ("ipv4-addr", "value") => v.as_str().is_some_and(is_ipv4),
                     ("ipv6-addr", "value") => v.as_str().is_some_and(is_ipv6),
                     ("domain-name", "value") => v.as_str().is_some_and(is_domain_name),
+                    ("mac-addr", "value") => v.as_str().is_some_and(is_mac),
                     _ => true,
                 };
                 if !ok || is_empty(&v) {
@@ -491,7 +494,7 @@ impl Engine {
                 );
             }
         }
-        b.finish(obs, warnings)
+        b.finish(obs, warnings, self.require_user_id)
     }
 }
 
@@ -588,6 +591,7 @@ impl<'m, 'de> Builder<'m, 'de> {
         mut self,
         obs: Vec<(&'m str, Val<'de>)>,
         mut warnings: Vec<Warning>,
+        require_user_id: bool,
     ) -> Translated<'m, 'de> {
         for (slot, prop, v) in std::mem::take(&mut self.pending) {
             if let Some(obj) = &mut self.objs[slot] {
@@ -601,6 +605,21 @@ impl<'m, 'de> Builder<'m, 'de> {
             .iter()
             .map(|o| o.as_ref().is_some_and(|o| o.real.is_some()))
             .collect();
+        if require_user_id {
+            for (slot, o) in self.objs.iter().enumerate() {
+                let Some(o) = o else { continue };
+                if kept[slot]
+                    && o.ty == "user-account"
+                    && !o.props.iter().any(|(p, _)| p.as_str() == "user_id")
+                {
+                    kept[slot] = false;
+                    warnings.push(Warning::new(
+                        None,
+                        "user-account without user_id dropped (invalid STIX 2.0)",
+                    ));
+                }
+            }
+        }
         // STIX requires network-traffic to have protocols and an endpoint.
         for (slot, o) in self.objs.iter().enumerate() {
             let Some(o) = o else { continue };

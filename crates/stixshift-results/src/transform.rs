@@ -275,6 +275,19 @@ pub(crate) fn is_ipv4(s: &str) -> bool {
         })
 }
 
+/// A MAC address as STIX requires it: six lower-case hex pairs joined by `:`.
+pub(crate) fn is_mac(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 17
+        && b.iter().enumerate().all(|(i, &c)| {
+            if i % 3 == 2 {
+                c == b':'
+            } else {
+                c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
+            }
+        })
+}
+
 /// IPv6 address, optional `/prefix` up to 128.
 pub(crate) fn is_ipv6(s: &str) -> bool {
     let (addr, prefix) = match s.split_once('/') {
@@ -326,5 +339,16 @@ mod tests {
         assert!(!is_ipv4("300.1.1.1") && !is_ipv4("1.2.3") && !is_ipv4("worker"));
         assert!(is_ipv6("::1") && is_ipv6("fe80::1/64") && !is_ipv6("1.2.3.4"));
         assert!(is_domain_name("example.com") && !is_domain_name("a b.com"));
+        assert!(is_mac("0a:bb:cc:dd:0c:f0"));
+        for bad in [
+            "<NA>",
+            "",
+            "0A:BB:CC:DD:0C:F0",
+            "0a-bb-cc-dd-0c-f0",
+            "0a:bb:cc:dd:0c:f0:",
+            "0a:bb:cc:dd:0c:g0",
+        ] {
+            assert!(!is_mac(bad), "{bad}");
+        }
     }
 }

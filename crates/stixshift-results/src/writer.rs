@@ -173,6 +173,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             fallback_type: config
                 .unmapped_fallback
                 .then(|| format!("x-{}", name.replace('_', "-"))),
+            require_user_id: !config.stix_2_1,
         };
         let bundle_id = format!("bundle--{}", env.uuid4());
         Ok(BundleWriter {
