@@ -1,36 +1,19 @@
-//! Criterion: our translation vs serde_json parsing the same input into a
-//! `Value` and writing it back (pretty), on generated events.
+//! Criterion: our translation (streaming, bundle layout, both STIX versions)
+//! vs the naive baseline, serde_json parsing the same input into a `Value`
+//! and writing it back pretty-printed, on the events of examples/gen_events.
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::{json, Value};
 use stixshift_results::{translate_reader, Config, FixedEnv, Format};
 
-fn events(n: usize) -> Vec<u8> {
-    let mut v = Vec::with_capacity(n);
-    for i in 0..n {
-        v.push(json!({"id": format!("{i:016x}"), "timestamp": "2023-11-22T11:16:28.101680299Z", "originator": "policy",
-            "category": "runtime", "source": "syscall", "severity": i % 8, "agentId": 111111, "containerId": "1010101010",
-            "description": "Notable Events policy",
-            "content": {"fields": {"evt.type": if i.is_multiple_of(3) { "connect" } else { "execve" },
-                "fd.name": format!("10.0.{}.{}:{}->172.16.0.1:443", i % 250, i % 200, 30000 + i % 30000),
-                "proc.aname[2]": "containerd-shim", "proc.aname[3]": "systemd", "proc.cmdline": "curl -s http://x",
-                "proc.cwd": "/", "proc.exepath": "/usr/bin/curl", "proc.name": "curl", "proc.pcmdline": "sh",
-                "proc.pid": "12345", "proc.pname": "sh", "proc.ppid": "11111", "proc.sid": "1", "user.loginname": "<NA>",
-                "user.loginuid": "-1", "user.name": "root", "user.uid": "0", "container.id": "1010101010"},
-                "output": "Outbound connection", "policyId": 10000000, "ruleName": "Contact EC2", "ruleSubType": 0,
-                "ruleTags": ["network"], "ruleType": 6},
-            "labels": {"aws.accountId": "12345", "aws.region": "us-east-1", "cloudProvider.name": "aws",
-                "container.name": "curl-sample-app1", "host.hostName": "ip-111-111-11-111.ec2.internal",
-                "host.mac": "11:aa:bb:dd:11:00", "kubernetes.cluster.name": "c", "kubernetes.node.name": "ip-10-0-1-23.ec2.internal"}}));
-    }
-    serde_json::to_vec(&v).unwrap()
-}
+#[path = "../examples/common/events.rs"]
+mod events;
 
 fn bench(c: &mut Criterion) {
-    let identity = json!({"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff", "name": "sysdig"});
+    let identity = json!({"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff", "name": "sysdig", "identity_class": "events"});
     let mut g = c.benchmark_group("results");
     g.sample_size(10);
     for n in [1_000usize, 10_000] {
-        let input = events(n);
+        let input = events::events_json(n);
         g.throughput(Throughput::Elements(n as u64));
         for (name, v21) in [("stix20", false), ("stix21", true)] {
             let config = Config {
@@ -58,7 +41,9 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let v: Value = serde_json::from_slice(&input).unwrap();
                 let mut out = Vec::with_capacity(input.len() * 2);
-                serde_json::to_writer_pretty(&mut out, &v).unwrap();
+                let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+                let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+                serde::Serialize::serialize(&v, &mut ser).unwrap();
                 out.len()
             })
         });

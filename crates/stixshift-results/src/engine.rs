@@ -605,19 +605,43 @@ impl<'m, 'de> Builder<'m, 'de> {
             .iter()
             .map(|o| o.as_ref().is_some_and(|o| o.real.is_some()))
             .collect();
-        if require_user_id {
+        // Objects STIX rejects are dropped (with their references): in STIX
+        // 2.0 a user-account without `user_id`; a process with no standard
+        // property (only `x_` ones, or references to dropped objects).
+        loop {
+            let mut changed = false;
             for (slot, o) in self.objs.iter().enumerate() {
                 let Some(o) = o else { continue };
-                if kept[slot]
-                    && o.ty == "user-account"
-                    && !o.props.iter().any(|(p, _)| p.as_str() == "user_id")
-                {
-                    kept[slot] = false;
-                    warnings.push(Warning::new(
-                        None,
-                        "user-account without user_id dropped (invalid STIX 2.0)",
-                    ));
+                if !kept[slot] {
+                    continue;
                 }
+                let why = match o.ty {
+                    "user-account"
+                        if require_user_id
+                            && !o.props.iter().any(|(p, _)| p.as_str() == "user_id") =>
+                    {
+                        "user-account without user_id dropped (invalid STIX 2.0)"
+                    }
+                    "process"
+                        if !o.props.iter().any(|(p, v)| {
+                            !p.as_str().starts_with("x_")
+                                && match v {
+                                    P::V(_) => true,
+                                    P::Ref(t) => kept[*t],
+                                    P::Refs(ts) => ts.iter().any(|t| kept[*t]),
+                                }
+                        }) =>
+                    {
+                        "process with only custom properties dropped (invalid STIX)"
+                    }
+                    _ => continue,
+                };
+                kept[slot] = false;
+                changed = true;
+                warnings.push(Warning::new(None, why));
+            }
+            if !changed {
+                break;
             }
         }
         // STIX requires network-traffic to have protocols and an endpoint.

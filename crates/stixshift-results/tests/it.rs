@@ -573,3 +573,23 @@ fn invalid_mac_and_user_without_id_are_dropped() {
         "{warnings:?}"
     );
 }
+
+/// A process with nothing but custom properties is not valid STIX: dropped,
+/// and the reference to it with it.
+#[test]
+fn process_with_only_custom_properties_is_dropped() {
+    let events = json!([{"timestamp": "2023-11-01T17:15:14.635115435Z",
+        "content": {"fields": {"proc.name": "curl", "proc.pid": "12", "proc.aname[2]": "containerd-shim"}}}]);
+    for v21 in [false, true] {
+        let config = Config {
+            stix_2_1: v21,
+            ..Config::default()
+        };
+        let text = run(&events, &config);
+        assert!(
+            !text.contains("containerd-shim") && !text.contains("parent_ref"),
+            "{text}"
+        );
+        assert!(text.contains("\"curl\""), "{text}");
+    }
+}
