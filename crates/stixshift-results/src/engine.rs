@@ -92,14 +92,28 @@ struct Pre<'de> {
 struct Ctx<'m, 'de> {
     engine: &'m Engine,
     items: Vec<Item<'m, 'de>>,
-    paths: Vec<String>,
+    /// Visited levels as (parent, key); entry 0 is the event itself.
+    paths: Vec<(u16, Cow<'de, str>)>,
     pre: Pre<'de>,
     warnings: Vec<Warning>,
 }
 
+/// The dotted name of level `path` (`""` for the event itself), for warnings.
+fn path_text(paths: &[(u16, Cow<'_, str>)], path: u16) -> String {
+    let mut parts = Vec::new();
+    let mut p = path;
+    while p != 0 {
+        let (parent, key) = &paths[usize::from(p)];
+        parts.push(key.as_ref());
+        p = *parent;
+    }
+    parts.reverse();
+    parts.join(".")
+}
+
 impl Ctx<'_, '_> {
     fn field_path(&self, path: u16, key: &str) -> String {
-        let p = &self.paths[usize::from(path)];
+        let p = path_text(&self.paths, path);
         if p.is_empty() {
             key.to_owned()
         } else {
@@ -185,8 +199,7 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
                 _ => None,
             };
             if let Some(child_level) = descend_level {
-                let child_path = ctx.field_path(path, &key);
-                ctx.paths.push(child_path);
+                ctx.paths.push((path, key.clone()));
                 let child = (ctx.paths.len() - 1) as u16;
                 if child_kind == Kind::Fields {
                     ctx.pre.saw_fields = true;
@@ -198,7 +211,7 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
                     path: child,
                 };
                 if let Some(NotObject(k)) = map.next_value_seed(seed)? {
-                    let f = ctx.paths[usize::from(child)].clone();
+                    let f = path_text(&ctx.paths, child);
                     if child_kind == Kind::Fields {
                         ctx.pre.saw_fields = false;
                     }
@@ -317,7 +330,7 @@ impl Engine {
         let mut ctx = Ctx {
             engine: self,
             items: Vec::with_capacity(48),
-            paths: vec![String::new()],
+            paths: vec![(0, Cow::Borrowed(""))],
             pre: Pre::default(),
             warnings: Vec::new(),
         };
@@ -415,7 +428,7 @@ impl Engine {
                         Some(v) => v,
                         None => {
                             if !is_empty(&item.val) {
-                                let f = ctx.paths[usize::from(item.path)].clone();
+                                let f = path_text(&ctx.paths, item.path);
                                 let f = if f.is_empty() {
                                     item.key.to_string()
                                 } else {
@@ -565,7 +578,7 @@ impl<'m, 'de> Builder<'m, 'de> {
                 ty,
                 touch: self.touch,
                 real: None,
-                props: Vec::new(),
+                props: Vec::with_capacity(8),
             }
         });
         match obj

@@ -265,9 +265,8 @@ pub(crate) fn is_ipv4(s: &str) -> bool {
             return false;
         }
     }
-    let parts: Vec<&str> = addr.split('.').collect();
-    parts.len() == 4
-        && parts.iter().all(|p| {
+    addr.split('.').count() == 4
+        && addr.split('.').all(|p| {
             !p.is_empty()
                 && p.len() <= 3
                 && p.bytes().all(|c| c.is_ascii_digit())
