@@ -43,7 +43,7 @@ impl de::Error for FastError {
 
 type Result<T> = std::result::Result<T, FastError>;
 
-/// Byte classes inside strings: 0 plain ASCII, 1 `"`, 2 `\`, 3 control, 4 non-ASCII.
+/// Byte classes inside strings: 0 plain, 1 `"`, 2 `\`, 3 control.
 static STR_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -54,8 +54,6 @@ static STR_CLASS: [u8; 256] = {
             1
         } else if i == b'\\' as usize {
             2
-        } else if i >= 0x80 {
-            4
         } else {
             0
         };
@@ -68,6 +66,7 @@ static STR_CLASS: [u8; 256] = {
 const MAX_DEPTH: u32 = 100;
 
 pub(crate) struct FastDe<'de> {
+    text: &'de str,
     s: &'de [u8],
     pos: usize,
     depth: u32,
@@ -79,9 +78,10 @@ enum Parsed<'de> {
 }
 
 impl<'de> FastDe<'de> {
-    pub(crate) fn new(s: &'de [u8]) -> Self {
+    pub(crate) fn new(text: &'de str) -> Self {
         FastDe {
-            s,
+            text,
+            s: text.as_bytes(),
             pos: 0,
             depth: 0,
         }
@@ -104,15 +104,14 @@ impl<'de> FastDe<'de> {
     }
 
     /// At the byte after the opening quote: find the closing quote. Returns
-    /// the raw content range and whether it has escapes or non-ASCII bytes.
+    /// the content range and whether it has escapes.
     #[inline]
-    fn scan_str(&mut self) -> Result<(usize, usize, bool, bool)> {
+    fn scan_str(&mut self) -> Result<(usize, usize, bool)> {
         const ONES: u64 = 0x0101_0101_0101_0101;
         const HIGH: u64 = 0x8080_8080_8080_8080;
         let start = self.pos;
         let mut i = start;
         let mut escaped = false;
-        let mut non_ascii = false;
         let s = self.s;
         // Eight bytes at a time while none of them is `"`, `\` or a control.
         while let Some(chunk) = s.get(i..i + 8) {
@@ -127,7 +126,6 @@ impl<'de> FastDe<'de> {
             if special & HIGH != 0 {
                 break;
             }
-            non_ascii |= x & HIGH != 0;
             i += 8;
         }
         loop {
@@ -146,37 +144,28 @@ impl<'de> FastDe<'de> {
                     i += 2;
                 }
                 3 => return Err(FastError::Bail),
-                _ => {
-                    non_ascii = true;
-                    i += 1;
-                }
+                _ => i += 1,
             }
         }
         self.pos = i + 1;
-        Ok((start, i, escaped, non_ascii))
+        Ok((start, i, escaped))
     }
 
     fn parse_str(&mut self) -> Result<Parsed<'de>> {
-        let (start, end, escaped, _) = self.scan_str()?;
-        let s: &'de [u8] = self.s;
-        let raw = &s[start..end];
+        let (start, end, escaped) = self.scan_str()?;
+        // Both ends are next to an ASCII quote: char boundaries.
+        let text: &'de str = self.text.get(start..end).ok_or(FastError::Bail)?;
         if !escaped {
-            let text = std::str::from_utf8(raw).map_err(|_| FastError::Bail)?;
             return Ok(Parsed::Borrowed(text));
         }
-        let text = std::str::from_utf8(raw).map_err(|_| FastError::Bail)?;
         Ok(Parsed::Owned(unescape(text)?))
     }
 
-    /// Skip a string (validating what serde_json validates when it ignores one).
+    /// Skip a string (validating the escapes, as serde_json does).
     fn skip_str(&mut self) -> Result<()> {
-        let (start, end, escaped, non_ascii) = self.scan_str()?;
-        if escaped || non_ascii {
-            // Be as strict as the decoding path: cheap and rare.
-            let text = std::str::from_utf8(&self.s[start..end]).map_err(|_| FastError::Bail)?;
-            if escaped {
-                unescape(text)?;
-            }
+        let (start, end, escaped) = self.scan_str()?;
+        if escaped {
+            unescape(self.text.get(start..end).ok_or(FastError::Bail)?)?;
         }
         Ok(())
     }
@@ -531,7 +520,7 @@ mod tests {
     use serde::Deserialize;
 
     fn fast(text: &str) -> Result<Val<'_>> {
-        let mut de = FastDe::new(text.as_bytes());
+        let mut de = FastDe::new(text);
         Val::deserialize(&mut de)
     }
 
@@ -573,11 +562,6 @@ mod tests {
         }
         let deep = format!("{}{}", "[".repeat(101), "]".repeat(101));
         assert_eq!(fast(&deep).unwrap_err(), FastError::Bail);
-        let bad_utf8 = b"{\"a\":\"\xff\"}";
-        assert_eq!(
-            Val::deserialize(&mut FastDe::new(bad_utf8)).unwrap_err(),
-            FastError::Bail
-        );
     }
 
     #[test]
@@ -592,7 +576,7 @@ mod tests {
                 ("\u{1f}\"", false),
             ] {
                 let text = format!("\"{body}{tail} ");
-                let mut de = FastDe::new(text.as_bytes());
+                let mut de = FastDe::new(&text);
                 de.pos = 1;
                 let got = de.parse_str().map(|p| match p {
                     Parsed::Borrowed(s) => s.to_owned(),
@@ -611,11 +595,11 @@ mod tests {
 
     #[test]
     fn skipping_is_as_strict() {
-        let text = br#"{"a": [1, {"b": "c\n"}, "\u00e9"], "d": 2} "#;
+        let text = r#"{"a": [1, {"b": "c\n"}, "\u00e9"], "d": 2} "#;
         let mut de = FastDe::new(text);
         de.skip_value().unwrap();
         assert_eq!(de.position(), text.len() - 1);
-        for text in [&b"[1.5]"[..], b"[\"\\q\"]", b"{\"a\" 1}", b"[\"\xff\"]"] {
+        for text in ["[1.5]", "[\"\\q\"]", "{\"a\" 1}"] {
             assert_eq!(FastDe::new(text).skip_value(), Err(FastError::Bail));
         }
     }

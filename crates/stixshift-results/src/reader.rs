@@ -16,51 +16,121 @@ use crate::writer::{BundleWriter, Config, Format, Stats};
 pub const MAX_EVENT_BYTES: usize = 64 << 20;
 
 /// The input buffer: a `BufRead` for the byte scanner, and a window of
-/// everything buffered (grown on demand) for the fast parser.
+/// validated text (grown on demand) for the fast parser.
+///
+/// Input is checked as UTF-8 once, as it is read, and kept in a `String`, so
+/// the fast parser's strings are slices of it. From the first invalid UTF-8
+/// sequence on, bytes stay raw (`raw`), only the byte scanner and serde_json
+/// see them, and the fast path is off.
 struct Input<R> {
     r: R,
-    buf: Vec<u8>,
+    /// Validated input; the unconsumed part starts at `pos`.
+    text: String,
     pos: usize,
-    end: usize,
+    /// Read but not in `text`: an incomplete UTF-8 sequence at the end of
+    /// what was read, or (when `broken`) everything from an invalid one on.
+    raw: Vec<u8>,
+    /// Consumed part of `raw` (only once `text` is used up and `broken`).
+    raw_pos: usize,
+    broken: bool,
+    eof: bool,
+    chunk: Vec<u8>,
 }
+
+/// Bytes read at a time.
+const CHUNK: usize = 1 << 20;
 
 impl<R: Read> Input<R> {
     fn new(r: R) -> Self {
         Input {
             r,
-            buf: vec![0; 1 << 20],
+            text: String::new(),
             pos: 0,
-            end: 0,
+            raw: Vec::new(),
+            raw_pos: 0,
+            broken: false,
+            eof: false,
+            chunk: vec![0; CHUNK],
         }
     }
 
-    /// Everything buffered and not consumed yet.
-    fn window(&self) -> &[u8] {
-        &self.buf[self.pos..self.end]
+    /// Validated text not consumed yet (empty once `broken` and used up).
+    fn window(&self) -> &str {
+        self.text.get(self.pos..).unwrap_or("")
     }
 
-    /// Read more input, keeping what is buffered. `false` at the end of the
-    /// input, or when the window already holds more than any valid event.
-    fn more(&mut self) -> io::Result<bool> {
-        if self.pos > 0 {
-            self.buf.copy_within(self.pos..self.end, 0);
-            self.end -= self.pos;
+    /// Read one chunk; `false` at the end of the input.
+    fn read_chunk(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        // Drop what was consumed (the fast path keeps an unfinished event).
+        if self.pos >= self.text.len() {
+            self.text.clear();
+            self.pos = 0;
+        } else if self.pos > 0 && self.text.is_char_boundary(self.pos) {
+            self.text.drain(..self.pos);
             self.pos = 0;
         }
-        if self.end == self.buf.len() {
-            if self.buf.len() > MAX_EVENT_BYTES {
-                return Ok(false);
-            }
-            self.buf.resize(self.buf.len() * 2, 0);
-        }
-        loop {
-            match self.r.read(&mut self.buf[self.end..]) {
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(n > 0);
-                }
+        let n = loop {
+            match self.r.read(&mut self.chunk) {
+                Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
+            }
+        };
+        if n == 0 {
+            self.eof = true;
+            // An incomplete sequence at the very end is invalid.
+            self.broken |= !self.raw.is_empty();
+            return Ok(false);
+        }
+        if self.broken {
+            if self.raw_pos == self.raw.len() {
+                self.raw.clear();
+                self.raw_pos = 0;
+            }
+            self.raw.extend_from_slice(&self.chunk[..n]);
+            return Ok(true);
+        }
+        let fresh: &[u8] = if self.raw.is_empty() {
+            &self.chunk[..n]
+        } else {
+            self.raw.extend_from_slice(&self.chunk[..n]);
+            &self.raw
+        };
+        let (valid, rest) = match std::str::from_utf8(fresh) {
+            Ok(t) => (t, None),
+            Err(e) => {
+                let (ok, rest) = fresh.split_at(e.valid_up_to());
+                (
+                    std::str::from_utf8(ok).unwrap_or_default(),
+                    Some((rest.to_vec(), e.error_len().is_some())),
+                )
+            }
+        };
+        self.text.push_str(valid);
+        self.raw.clear();
+        if let Some((rest, invalid)) = rest {
+            self.raw = rest;
+            self.broken = invalid;
+        }
+        Ok(true)
+    }
+
+    /// Extend the window; `false` when it cannot grow: end of input, invalid
+    /// UTF-8 ahead, or a window already larger than any valid event.
+    fn more(&mut self) -> io::Result<bool> {
+        loop {
+            if self.broken || self.text.len() - self.pos.min(self.text.len()) > MAX_EVENT_BYTES {
+                return Ok(false);
+            }
+            let before = self.text.len() - self.pos.min(self.text.len());
+            if !self.read_chunk()? {
+                return Ok(false);
+            }
+            if self.text.len() - self.pos > before {
+                return Ok(true);
             }
         }
     }
@@ -78,16 +148,27 @@ impl<R: Read> Read for Input<R> {
 
 impl<R: Read> BufRead for Input<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.pos == self.end {
-            self.pos = 0;
-            self.end = 0;
-            self.more()?;
+        loop {
+            if self.pos < self.text.len() {
+                return Ok(&self.text.as_bytes()[self.pos..]);
+            }
+            if self.broken && self.raw_pos < self.raw.len() {
+                return Ok(&self.raw[self.raw_pos..]);
+            }
+            if !self.read_chunk()? {
+                // At the end: whatever is left raw (nothing, or an
+                // incomplete sequence, now `broken`).
+                return Ok(&self.raw[self.raw_pos.min(self.raw.len())..]);
+            }
         }
-        Ok(&self.buf[self.pos..self.end])
     }
 
     fn consume(&mut self, n: usize) {
-        self.pos = (self.pos + n).min(self.end);
+        if self.pos < self.text.len() {
+            self.pos = (self.pos + n).min(self.text.len());
+        } else {
+            self.raw_pos = (self.raw_pos + n).min(self.raw.len());
+        }
     }
 }
 

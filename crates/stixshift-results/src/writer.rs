@@ -242,7 +242,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     /// succeeds; then it returns the bytes the event took.
     pub(crate) fn write_event_fast(
         &mut self,
-        window: &[u8],
+        window: &str,
     ) -> Result<(usize, Result<Vec<Warning>, ResultsError>), FastError> {
         let mut de = FastDe::new(window);
         let engine = self.engine.clone();

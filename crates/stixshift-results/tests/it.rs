@@ -593,3 +593,60 @@ fn process_with_only_custom_properties_is_dropped() {
         assert!(text.contains("\"curl\""), "{text}");
     }
 }
+
+/// The streaming reader (fast in-place parser, serde_json fallback) and the
+/// in-memory `Value` path agree on awkward but valid input: escapes,
+/// non-ASCII, floats, `-0`, big integers, deep unmapped values, whitespace,
+/// events spanning the reader's 1 MiB chunks.
+#[test]
+fn streaming_agrees_with_values_on_awkward_input() {
+    let base = json!({"timestamp": "2023-11-01T17:15:14.635115435Z", "severity": 3, "cursor": "c",
+        "content": {"fields": {"proc.name": "curl", "proc.cwd": "/srv", "user.uid": "0", "user.name": "root"}},
+        "labels": {"host.hostName": "h1", "host.mac": "0a:bb:cc:dd:0c:f0"}});
+    let mut texts = Vec::new();
+    let one = serde_json::to_string(&base).unwrap();
+    for (from, to) in [
+        ("/srv", "/s\\\"r\\\\v\\u00e9\\ud83d\\ude00\\n\\t\\/"),
+        ("/srv", "/srv/é😀ü\u{7f}"),
+        ("\"severity\":3", "\"severity\":3.5"),
+        ("\"severity\":3", "\"severity\":-0"),
+        ("\"severity\":3", "\"severity\":18446744073709551616"),
+        ("\"severity\":3", "\"severity\":-9223372036854775808"),
+        (
+            "\"cursor\":\"c\"",
+            "\"cursor\":[[[[{\"a\":[1,2.5e3,true,null]}]]]]",
+        ),
+        ("\"proc.name\":\"curl\"", "\"proc.name\" : \"cu\\u0072l\" "),
+    ] {
+        assert!(one.contains(from), "{from}");
+        texts.push(format!("[{}]", one.replace(from, to)));
+    }
+    // ~3 MB of events with non-ASCII text: chunk boundaries fall inside events
+    // and, somewhere, inside a multi-byte character.
+    let wide = one.replace("/srv", &"/é".repeat(7));
+    texts.push(format!("[{}]", vec![wide.as_str(); 1200].join(" ,\n ")));
+    for text in &texts {
+        let events: Vec<Value> = serde_json::from_str(text).unwrap();
+        for v21 in [false, true] {
+            let config = Config {
+                stix_2_1: v21,
+                ..Config::default()
+            };
+            let mut out = Vec::new();
+            translate_reader(
+                &identity(),
+                text.as_bytes(),
+                &config,
+                FixedEnv::default(),
+                &mut out,
+                Format::Bundle,
+                &mut |_| {},
+            )
+            .unwrap();
+            let streamed: Value = serde_json::from_slice(&out).unwrap();
+            let in_memory =
+                translate_values(&identity(), &events, &config, FixedEnv::default()).unwrap();
+            assert_eq!(streamed, in_memory, "{}", &text[..text.len().min(300)]);
+        }
+    }
+}
