@@ -179,10 +179,6 @@ struct Scanner<R: BufRead> {
 }
 
 impl<R: BufRead> Scanner<R> {
-    fn peek(&mut self) -> Result<Option<u8>, ResultsError> {
-        Ok(self.r.fill_buf()?.first().copied())
-    }
-
     fn bump(&mut self) {
         self.r.consume(1);
         self.offset += 1;
@@ -335,6 +331,22 @@ pub fn translate_reader<R: Read, W: Write, E: Env>(
             };
         }
     }
+    match read_events(&mut sc, &mut writer, on_warning) {
+        Ok(()) => writer.finish(),
+        Err(e) => {
+            // What was translated before the error goes out first.
+            let _ = writer.flush_buffered();
+            Err(e)
+        }
+    }
+}
+
+/// The elements of the array, after its `[`, and what follows the `]`.
+fn read_events<R: Read, W: Write, E: Env>(
+    sc: &mut Scanner<Input<R>>,
+    writer: &mut BundleWriter<W, E>,
+    on_warning: &mut dyn FnMut(&Warning),
+) -> Result<(), ResultsError> {
     let mut buf = Vec::with_capacity(1 << 14);
     let mut index = 0usize;
     let mut expect_value = false;
@@ -416,8 +428,7 @@ pub fn translate_reader<R: Read, W: Write, E: Env>(
             sc.offset
         )));
     }
-    let _ = sc.peek();
-    writer.finish()
+    Ok(())
 }
 
 /// Translate events held in memory into a bundle `Value` (for the HTTP

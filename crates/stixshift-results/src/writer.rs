@@ -15,6 +15,9 @@ use crate::fastjson::{FastDe, FastError};
 use crate::mapping;
 use crate::value::{newline, write_compact, write_pretty, write_str, Val};
 
+/// Output is handed on in blocks of at least this many bytes.
+const FLUSH_AT: usize = 1 << 17;
+
 /// STIX namespace for deterministic (UUIDv5) cyber-observable ids.
 const STIX_NAMESPACE: uuid::Uuid = uuid::uuid!("00abedb4-aa42-466c-9c01-fed23315a9b7");
 
@@ -186,7 +189,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             format,
             stix_2_1: config.stix_2_1,
             started: false,
-            buf: Vec::with_capacity(1 << 16),
+            buf: Vec::with_capacity(FLUSH_AT + (1 << 16)),
             emitted: HashMap::default(),
             stats: Stats::default(),
         })
@@ -218,7 +221,19 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 index,
                 detail: e.to_string(),
             })?;
-        self.write_translated(t)
+        let warnings = self.write_translated(t)?;
+        self.flush_buffered()?;
+        Ok(warnings)
+    }
+
+    /// Hand what is buffered to the output (the streaming reader does so
+    /// before reporting an error, so that the output shows how far it got).
+    pub(crate) fn flush_buffered(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
     }
 
     /// Translate and write one event given as JSON text (the streaming path:
@@ -310,8 +325,11 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 }
             }
             self.stats.observed_data += 1;
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
+            // Written in blocks of at least FLUSH_AT bytes (big enough for
+            // the caller's BufWriter to pass them through without a copy).
+            if self.buf.len() >= FLUSH_AT {
+                self.flush_buffered()?;
+            }
         }
         for w in &mut warnings {
             w.event = Some(index);
