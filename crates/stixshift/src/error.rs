@@ -100,6 +100,9 @@ pub enum Error {
     /// The connection or configuration object failed validation.
     #[error("{0}")]
     Connection(String),
+    /// Talking to the Sysdig Secure API failed.
+    #[error("{0}")]
+    Transmit(#[from] stixshift_transmit::TransmitError),
     /// Results translation failed.
     #[error("{}", .0.message())]
     Results(#[from] stixshift_results::ResultsError),
@@ -117,6 +120,16 @@ impl Error {
             },
             Error::Mapping(_) => ErrorCode::MappingError,
             Error::Connection(_) => ErrorCode::Unknown,
+            Error::Transmit(e) => match e.code() {
+                "authentication_fail" => ErrorCode::AuthenticationFail,
+                "invalid_parameter" => ErrorCode::InvalidParameter,
+                "invalid_query" => ErrorCode::InvalidQuery,
+                "forbidden" => ErrorCode::Forbidden,
+                "too_many_requests" => ErrorCode::TooManyRequests,
+                "service_unavailable" => ErrorCode::ServiceUnavailable,
+                "certificate_fail" => ErrorCode::CertificateFail,
+                _ => ErrorCode::Unknown,
+            },
             Error::Options(_) => ErrorCode::TranslationError,
             Error::UnknownDialect(_) => ErrorCode::InvalidParameter,
             Error::UnsupportedLanguage(_) => ErrorCode::InvalidParameter,
@@ -134,7 +147,7 @@ impl Error {
     pub fn stage(&self) -> Stage {
         match self {
             Error::Results(_) => Stage::Results,
-            Error::Connection(_) => Stage::Transmission,
+            Error::Connection(_) | Error::Transmit(_) => Stage::Transmission,
             Error::Query(_)
             | Error::Mapping(_)
             | Error::Options(_)

@@ -11,6 +11,9 @@ pub mod connector;
 pub mod docs;
 pub mod env;
 pub mod error;
+pub mod execute;
+pub mod host;
 pub mod options;
+pub mod transmit;
 
 pub use error::{Error, ErrorCode};

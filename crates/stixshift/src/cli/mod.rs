@@ -75,6 +75,103 @@ enum Command {
         /// The module (`sysdig`); all modules when omitted.
         module: Option<String>,
     },
+    /// Talk to the Sysdig Secure API: ping, query, status, results, results_stix, delete, is_async.
+    Transmit(TransmitArgs),
+    /// Translate a pattern, fetch the events of every query and print one STIX bundle.
+    Execute(ExecuteArgs),
+    /// Run `execute` against a built-in simulator: a demo that needs no Sysdig tenant.
+    Demo(DemoArgs),
+    /// Serve stix-shifter's proxy endpoints over HTTPS (the old `stix-shifter host`).
+    Host(HostArgs),
+    /// Run a Sysdig Secure Events API simulator (for demos and tests).
+    Simulate(stixshift_simulator::cli::SimulateArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Operations and their arguments:\n  \
+ping\n  query <query>\n  status <search_id> [metadata]\n  \
+results <search_id> <offset> <length> [metadata]\n  \
+results_stix <search_id> <offset> <length> <data_source> [metadata]\n  \
+delete <search_id>\n  is_async\n\n\
+Example:\n  stixshift transmit sysdig '{\"host\": \"us2.app.sysdig.com\"}' '{\"auth\": {\"token\": \"...\"}}' ping")]
+struct TransmitArgs {
+    /// The module: `sysdig`.
+    module: String,
+    /// The connection object (JSON): `host`, `port`, `selfSignedCert`, `options`.
+    connection: String,
+    /// The configuration object (JSON): `{"auth": {"token": "..."}}`.
+    configuration: String,
+    /// The operation and its arguments.
+    #[arg(num_args = 1.., required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    operation: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct ExecuteArgs {
+    /// The transmission module: `sysdig`.
+    transmission_module: String,
+    /// The translation module: `sysdig`.
+    translation_module: String,
+    /// The STIX identity object (JSON) for the bundle.
+    data_source: String,
+    /// The connection object (JSON).
+    connection: String,
+    /// The configuration object (JSON).
+    configuration: String,
+    /// The STIX pattern.
+    pattern: String,
+    /// Events to fetch per query (stix-shifter fetched one fewer).
+    #[arg(short = 'r', long = "results", default_value_t = 10)]
+    results: u64,
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// Events the built-in simulator holds.
+    #[arg(long, default_value_t = 10_000)]
+    events: usize,
+    /// Seed of the generated events.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The pattern to run (default: high-severity events of one production cluster over the simulated week).
+    #[arg(long)]
+    pattern: Option<String>,
+    /// Events to fetch per query.
+    #[arg(short = 'r', long = "results", default_value_t = 25)]
+    results: u64,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Point stix-shifter's proxy connector at it:\n  \
+stixshift host '' 127.0.0.1:5000 --ca-out /tmp/stixshift-host-ca.pem\n  \
+stix-shifter transmit proxy '{\"options\": {\"proxy_host\": \"127.0.0.1\", \"proxy_port\": 5000, \"proxy_cert\": \"<PEM>\", \"destination\": {...}}}' '{\"auth\": {}}' ping")]
+struct HostArgs {
+    /// The STIX identity object used for results bundles (`''`: take each request's).
+    data_source: String,
+    /// Address to listen on, `host:port`.
+    listen: String,
+    /// Certificate chain (PEM file); with the key, serve it instead of a generated one.
+    cert: Option<String>,
+    /// Private key (PEM file).
+    key: Option<String>,
+    /// Certificate chain (PEM file), as a flag.
+    #[arg(long = "cert", id = "cert_flag")]
+    cert_flag: Option<String>,
+    /// Private key (PEM file), as a flag.
+    #[arg(long = "key", id = "key_flag")]
+    key_flag: Option<String>,
+    /// Without a certificate, a CA is generated: where to write its PEM (the client's `proxy_cert`).
+    #[arg(long)]
+    ca_out: Option<std::path::PathBuf>,
+    /// Serve plain HTTP (no TLS). stix-shifter's proxy client always uses HTTPS.
+    #[arg(long)]
+    plain: bool,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = crate::host::DEFAULT_BODY_LIMIT)]
+    body_limit: usize,
+    /// Seconds one request may take.
+    #[arg(long, default_value_t = crate::host::DEFAULT_REQUEST_TIMEOUT.as_secs())]
+    request_timeout: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -194,6 +291,17 @@ fn dispatch(cli: Cli, io: &mut Io<'_>) -> io::Result<i32> {
             print_json(io.stdout, &connector::configs_json())?;
             Ok(EXIT_OK)
         }
+        Command::Host(args) => host(args, io),
+        Command::Transmit(args) => transmit(args, io),
+        Command::Execute(args) => execute(args, io),
+        Command::Demo(args) => demo(args, io),
+        Command::Simulate(args) => {
+            let runtime = runtime()?;
+            match runtime.block_on(stixshift_simulator::cli::run(args)) {
+                Ok(()) => Ok(EXIT_OK),
+                Err(e) => usage(io, &format!("{e:#}")),
+            }
+        }
         Command::Modules { module } => {
             if let Some(m) = &module {
                 if let Err(e) = connector::check_module(m) {
@@ -204,6 +312,91 @@ fn dispatch(cli: Cli, io: &mut Io<'_>) -> io::Result<i32> {
             Ok(EXIT_OK)
         }
     }
+}
+
+fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+fn host(args: HostArgs, io: &mut Io<'_>) -> io::Result<i32> {
+    let identity = match args.data_source.trim() {
+        "" => None,
+        text => match parse_json_arg("data source", text) {
+            Ok(v) => Some(v),
+            Err(msg) => return usage(io, &msg),
+        },
+    };
+    let addr: std::net::SocketAddr = match args.listen.parse() {
+        Ok(a) => a,
+        Err(_) => {
+            match std::net::ToSocketAddrs::to_socket_addrs(&args.listen).map(|mut a| a.next()) {
+                Ok(Some(a)) => a,
+                _ => {
+                    return usage(
+                        io,
+                        &format!("`{}` is not a `host:port` address", args.listen),
+                    )
+                }
+            }
+        }
+    };
+    let cert = args.cert_flag.or(args.cert);
+    let key = args.key_flag.or(args.key);
+    let tls = if args.plain {
+        None
+    } else {
+        match (&cert, &key) {
+            (Some(c), Some(k)) => match crate::host::tls::from_pem_files(c, k) {
+                Ok(a) => Some(a),
+                Err(e) => return usage(io, &e.to_string()),
+            },
+            (None, None) => match crate::host::tls::generate(&[addr.ip().to_string()]) {
+                Ok((acceptor, ca_pem)) => {
+                    let path = args.ca_out.clone().unwrap_or_else(|| {
+                        std::env::temp_dir().join(format!("stixshift-host-ca-{}.pem", addr.port()))
+                    });
+                    std::fs::write(&path, ca_pem)?;
+                    writeln!(
+                        io.stderr,
+                        "stixshift host: generated a certificate; clients trust the CA in {} (stix-shifter: options.proxy_cert)",
+                        path.display()
+                    )?;
+                    Some(acceptor)
+                }
+                Err(e) => return usage(io, &e.to_string()),
+            },
+            _ => return usage(io, "give both a certificate and a key, or neither"),
+        }
+    };
+    let config = crate::host::HostConfig {
+        identity,
+        body_limit: args.body_limit,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+        now_ms: io.now_ms,
+    };
+    let runtime = runtime()?;
+    let listener = match runtime.block_on(tokio::net::TcpListener::bind(addr)) {
+        Ok(l) => l,
+        Err(e) => return usage(io, &format!("cannot listen on {addr}: {e}")),
+    };
+    let bound = listener.local_addr()?;
+    writeln!(
+        io.stderr,
+        "stixshift host: listening on {}://{bound}",
+        if tls.is_some() { "https" } else { "http" }
+    )?;
+    io.stderr.flush()?;
+    let router = crate::host::app(config);
+    runtime.block_on(crate::host::serve(
+        listener,
+        router,
+        tls,
+        crate::host::shutdown_signal(),
+    ))?;
+    writeln!(io.stderr, "stixshift host: stopped")?;
+    Ok(EXIT_OK)
 }
 
 fn read_stdin(io: &mut Io<'_>) -> io::Result<String> {
@@ -412,4 +605,243 @@ fn batch_query(options: &Options, io: &mut Io<'_>) -> io::Result<i32> {
     }
     out.flush()?;
     Ok(status)
+}
+
+/// Print a transmission result: stix-shifter's document, or its error.
+fn print_result(io: &mut Io<'_>, result: Result<Value, Error>) -> io::Result<i32> {
+    match result {
+        Ok(v) => {
+            print_json(io.stdout, &v)?;
+            Ok(EXIT_OK)
+        }
+        Err(e) => fail(io, &e),
+    }
+}
+
+fn parse_connection(
+    io: &mut Io<'_>,
+    connection: &str,
+    configuration: &str,
+) -> io::Result<Result<crate::connection::ConnectionConfig, i32>> {
+    let conn = match parse_json_arg("connection", connection) {
+        Ok(v) => v,
+        Err(m) => return usage(io, &m).map(Err),
+    };
+    let config = match parse_json_arg("configuration", configuration) {
+        Ok(v) => v,
+        Err(m) => return usage(io, &m).map(Err),
+    };
+    match crate::connection::parse(&conn, &config) {
+        Ok(c) => Ok(Ok(c)),
+        Err(e) => fail(io, &e).map(Err),
+    }
+}
+
+fn transmit(args: TransmitArgs, io: &mut Io<'_>) -> io::Result<i32> {
+    use crate::transmit::Operation;
+    if let Err(e) = connector::check_module(&args.module) {
+        return fail(io, &e);
+    }
+    let conn = match parse_connection(io, &args.connection, &args.configuration)? {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let (name, rest) = args
+        .operation
+        .split_first()
+        .map_or(("", &[][..]), |(n, r)| (n.as_str(), r));
+    let arg = |i: usize| rest.get(i).cloned();
+    let number = |i: usize, what: &str| -> Result<u64, Error> {
+        let text = arg(i).unwrap_or_default();
+        text.trim().parse::<u64>().map_err(|_| {
+            Error::InvalidArgument(format!(
+                "{what} must be a non-negative integer, got `{text}`"
+            ))
+        })
+    };
+    // stix-shifter parses metadata as JSON when it can, and passes text on otherwise.
+    let meta = |i: usize| {
+        arg(i)
+            .filter(|m| !m.trim().is_empty())
+            .map(|m| serde_json::from_str::<Value>(&m).unwrap_or(Value::String(m)))
+    };
+    let need = |n: usize| rest.len() >= n;
+    let op = match name {
+        "ping" => Operation::Ping,
+        "is_async" => Operation::IsAsync,
+        "query" if need(1) => Operation::Query(rest[0].clone()),
+        "status" if need(1) => Operation::Status(rest[0].clone()),
+        "delete" if need(1) => Operation::Delete(rest[0].clone()),
+        "results" if need(3) => {
+            let (offset, length) = match (number(1, "offset"), number(2, "length")) {
+                (Ok(o), Ok(l)) => (o, l),
+                (Err(e), _) | (_, Err(e)) => return fail(io, &e),
+            };
+            Operation::Results {
+                search_id: rest[0].clone(),
+                offset,
+                length,
+                metadata: meta(3),
+            }
+        }
+        "results_stix" if need(4) => {
+            let (offset, length) = match (number(1, "offset"), number(2, "length")) {
+                (Ok(o), Ok(l)) => (o, l),
+                (Err(e), _) | (_, Err(e)) => return fail(io, &e),
+            };
+            let identity = match parse_json_arg("data source", &rest[3]) {
+                Ok(v) => v,
+                Err(m) => return usage(io, &m),
+            };
+            Operation::ResultsStix {
+                search_id: rest[0].clone(),
+                offset,
+                length,
+                identity,
+                metadata: meta(4),
+            }
+        }
+        "query" | "status" | "delete" | "results" | "results_stix" => {
+            return usage(
+                io,
+                &format!("`{name}` is missing arguments (see `stixshift transmit --help`)"),
+            )
+        }
+        other => return usage(io, &format!("unknown transmit operation `{other}`")),
+    };
+    let result = runtime()?.block_on(crate::transmit::run(&conn, op));
+    print_result(io, result)
+}
+
+fn execute(args: ExecuteArgs, io: &mut Io<'_>) -> io::Result<i32> {
+    for module in [&args.transmission_module, &args.translation_module] {
+        if let Err(e) = connector::check_module(module) {
+            return fail(io, &e);
+        }
+    }
+    let identity = match parse_json_arg("data source", &args.data_source) {
+        Ok(v) => v,
+        Err(m) => return usage(io, &m),
+    };
+    let conn = match parse_connection(io, &args.connection, &args.configuration)? {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let now = (io.now_ms)();
+    run_execute(io, &identity, &conn, &args.pattern, args.results, now).map(|(code, _)| code)
+}
+
+/// Run `execute` with progress on stderr when it is a terminal.
+fn run_execute(
+    io: &mut Io<'_>,
+    identity: &Value,
+    conn: &crate::connection::ConnectionConfig,
+    pattern: &str,
+    per_query: u64,
+    now_ms: i64,
+) -> io::Result<(i32, Option<crate::execute::ExecuteStats>)> {
+    use std::io::IsTerminal;
+    let mut terminal = io::stderr();
+    let progress: Option<&mut dyn Write> = if io::stderr().is_terminal() {
+        Some(&mut terminal)
+    } else {
+        None
+    };
+    let mut out = CountingWriter {
+        inner: io::BufWriter::with_capacity(1 << 16, &mut *io.stdout),
+        written: 0,
+    };
+    let config = crate::execute::ExecuteConfig {
+        identity,
+        connection: conn,
+        pattern,
+        per_query,
+        now_ms,
+        progress,
+    };
+    let result = runtime()?.block_on(crate::execute::run(config, &mut out));
+    let started = out.written > 0;
+    out.flush()?;
+    drop(out);
+    match result {
+        Ok(stats) => {
+            io.stdout.write_all(b"\n")?;
+            Ok((EXIT_OK, Some(stats)))
+        }
+        Err(e) if !started => fail(io, &e).map(|c| (c, None)),
+        Err(e) => {
+            writeln!(io.stdout)?;
+            writeln!(
+                io.stderr,
+                "error: output is incomplete: {}",
+                stixshift_results::pyjson::to_string_compact(&e.to_json())
+            )?;
+            Ok((EXIT_FAILED, None))
+        }
+    }
+}
+
+fn demo(args: DemoArgs, io: &mut Io<'_>) -> io::Result<i32> {
+    use stixshift_translate::time::format_millis;
+    let day_ms = 86_400_000;
+    let to_ms = (io.now_ms)().div_euclid(day_ms) * day_ms;
+    let from_ms = to_ms - 7 * day_ms;
+    let runtime = runtime()?;
+    let mut sim_config =
+        stixshift_simulator::Config::with_events(stixshift_simulator::generate::generate(
+            args.events,
+            args.seed,
+            from_ms * 1_000_000,
+            to_ms * 1_000_000,
+        ));
+    sim_config.tls = true;
+    let sim = match runtime.block_on(stixshift_simulator::try_spawn(sim_config)) {
+        Ok(s) => s,
+        Err(e) => return usage(io, &format!("cannot start the simulator: {e}")),
+    };
+    let pattern = args.pattern.unwrap_or_else(|| {
+        format!(
+            "[x-sysdig-cluster:name = 'prod-eks-use1' AND x-ibm-finding:severity >= 70] START t'{}' STOP t'{}'",
+            format_millis(from_ms),
+            format_millis(to_ms)
+        )
+    });
+    writeln!(
+        io.stderr,
+        "stixshift demo: simulator with {} events at {} (TLS); pattern: {pattern}",
+        args.events,
+        sim.base_url()
+    )?;
+    let connection = serde_json::json!({
+        "host": "localhost",
+        "port": sim.port(),
+        "selfSignedCert": sim.cert_pem().unwrap_or_default(),
+    });
+    let configuration = serde_json::json!({"auth": {"token": stixshift_simulator::DEFAULT_TOKEN}});
+    let conn = match crate::connection::parse(&connection, &configuration) {
+        Ok(c) => c,
+        Err(e) => return fail(io, &e),
+    };
+    let identity = serde_json::json!({
+        "type": "identity",
+        "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff",
+        "name": "sysdig",
+        "identity_class": "events",
+    });
+    let started = std::time::Instant::now();
+    // The simulator keeps serving on `runtime`'s worker threads meanwhile.
+    let (code, stats) = run_execute(io, &identity, &conn, &pattern, args.results, (io.now_ms)())?;
+    runtime.block_on(sim.shutdown());
+    if let Some(s) = stats {
+        writeln!(
+            io.stderr,
+            "stixshift demo: {} queries, {} pages, {} events over HTTPS -> a bundle of {} observed-data in {:.0} ms",
+            s.queries,
+            s.pages,
+            s.events,
+            s.observed_data,
+            started.elapsed().as_secs_f64() * 1e3
+        )?;
+    }
+    Ok(code)
 }

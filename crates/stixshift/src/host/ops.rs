@@ -1,0 +1,139 @@
+//! The endpoints: request body → stix-shifter result document.
+
+use serde_json::Value;
+
+use super::HostState;
+use crate::connector;
+use crate::error::Error;
+use crate::options;
+
+/// Every `POST` path the proxy connector calls.
+pub(super) const PATHS: &[&str] = &[
+    "/transform_query",
+    "/parse_query",
+    "/translate_results",
+    "/create_query_connection",
+    "/create_status_connection",
+    "/create_results_connection",
+    "/create_results_stix_connection",
+    "/delete_query_connection",
+    "/ping",
+    "/is_async",
+];
+
+fn field<'a>(body: &'a Value, key: &str) -> Result<&'a Value, Error> {
+    body.get(key)
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| Error::InvalidArgument(format!("the request has no `{key}`")))
+}
+
+fn str_field<'a>(body: &'a Value, key: &str) -> Result<&'a str, Error> {
+    field(body, key)?
+        .as_str()
+        .ok_or_else(|| Error::InvalidArgument(format!("`{key}` must be a string")))
+}
+
+/// The translation options of a request: `options`, or `connection.options`.
+fn translation_options(body: &Value) -> Result<options::Options, Error> {
+    let opts = body
+        .get("options")
+        .filter(|v| !v.is_null())
+        .or_else(|| body.get("connection").and_then(|c| c.get("options")));
+    options::parse(opts)
+}
+
+/// Answer one request.
+pub(super) async fn handle(state: &HostState, path: &str, body: Value) -> Result<Value, Error> {
+    match path {
+        "/transform_query" | "/parse_query" => {
+            connector::check_module(str_field(&body, "module")?)?;
+            let options = translation_options(&body)?;
+            let pattern = str_field(&body, "data")?;
+            if path == "/parse_query" {
+                connector::parse_pattern(pattern, &options, state.now_ms())
+            } else {
+                connector::translate_query(pattern, &options, state.now_ms(), false)
+                    .map(|t| connector::queries_json(&t))
+            }
+        }
+        "/translate_results" => {
+            connector::check_module(str_field(&body, "module")?)?;
+            let options = translation_options(&body)?;
+            let identity = match state.identity() {
+                Some(i) => i.clone(),
+                None => field(&body, "data_source")?.clone(),
+            };
+            let events = match field(&body, "data")? {
+                // The proxy client may send the events as JSON text.
+                Value::String(text) => serde_json::from_str(text).map_err(|e| {
+                    Error::InvalidArgument(format!("`data` is not a JSON event array: {e}"))
+                })?,
+                other => other.clone(),
+            };
+            let events = events.as_array().cloned().ok_or_else(|| {
+                Error::InvalidArgument("`data` must be a JSON array of events".to_owned())
+            })?;
+            let config = connector::results_config(&options);
+            Ok(stixshift_results::translate_values(
+                &identity,
+                &events,
+                &config,
+                stixshift_results::SystemEnv,
+            )?)
+        }
+        _ => transmission(state, path, &body).await,
+    }
+}
+
+async fn transmission(state: &HostState, path: &str, body: &Value) -> Result<Value, Error> {
+    let connection = field(body, "connection")?;
+    let module = connection
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or(crate::error::CONNECTOR)
+        .to_lowercase();
+    connector::check_module(&module)?;
+    let configuration = field(body, "configuration")?;
+    let conn = crate::connection::parse(connection, configuration)?;
+    let search_id = || str_field(body, "search_id").map(str::to_owned);
+    let number = |key: &str| -> Result<u64, Error> {
+        match body.get(key) {
+            Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
+                Error::InvalidArgument(format!("`{key}` must be a non-negative integer"))
+            }),
+            Some(Value::String(s)) => s.parse().map_err(|_| {
+                Error::InvalidArgument(format!("`{key}` must be a non-negative integer"))
+            }),
+            _ => Err(Error::InvalidArgument(format!(
+                "the request has no `{key}`"
+            ))),
+        }
+    };
+    let metadata = body.get("metadata").filter(|m| !m.is_null()).cloned();
+    let op = match path {
+        "/ping" => crate::transmit::Operation::Ping,
+        "/is_async" => crate::transmit::Operation::IsAsync,
+        "/create_query_connection" => {
+            crate::transmit::Operation::Query(str_field(body, "query")?.to_owned())
+        }
+        "/create_status_connection" => crate::transmit::Operation::Status(search_id()?),
+        "/delete_query_connection" => crate::transmit::Operation::Delete(search_id()?),
+        "/create_results_connection" => crate::transmit::Operation::Results {
+            search_id: search_id()?,
+            offset: number("offset")?,
+            length: number("length")?,
+            metadata,
+        },
+        _ => crate::transmit::Operation::ResultsStix {
+            search_id: search_id()?,
+            offset: number("offset")?,
+            length: number("length")?,
+            identity: match state.identity() {
+                Some(i) => i.clone(),
+                None => field(body, "data_source")?.clone(),
+            },
+            metadata,
+        },
+    };
+    crate::transmit::run(&conn, op).await
+}

@@ -1,0 +1,166 @@
+//! stix-shifter's transmission operations for Sysdig, on a validated
+//! connection: the stix-shifter documents around `stixshift-transmit`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+use stixshift_transmit::{Client, Connection, Metadata, SearchId, Token, TransmitError};
+
+use crate::connection::ConnectionConfig;
+use crate::error::Error;
+
+/// One transmission operation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operation {
+    /// Check the API answers with this token.
+    Ping,
+    /// Register a query: Sysdig is synchronous, so the query is its own search id.
+    Query(String),
+    /// Always complete.
+    Status(String),
+    /// Nothing to delete.
+    Delete(String),
+    /// `false`.
+    IsAsync,
+    /// Events `offset .. offset + length` of a search, or the next `length`
+    /// after `metadata`.
+    Results {
+        /// The translated query.
+        search_id: String,
+        /// Events to skip (ignored with metadata).
+        offset: u64,
+        /// Events wanted.
+        length: u64,
+        /// The continuation of a previous call.
+        metadata: Option<Value>,
+    },
+    /// Results, translated to a STIX bundle.
+    ResultsStix {
+        /// The translated query.
+        search_id: String,
+        /// Events to skip (ignored with metadata).
+        offset: u64,
+        /// Events wanted.
+        length: u64,
+        /// The STIX identity object for the bundle.
+        identity: Value,
+        /// The continuation of a previous call.
+        metadata: Option<Value>,
+    },
+}
+
+/// The client for a validated connection (one per connection).
+pub fn client(conn: &ConnectionConfig) -> Result<Client, Error> {
+    let mut c = Connection::new(conn.host.clone());
+    c.port = conn.port;
+    c.self_signed_cert = conn.self_signed_cert.clone();
+    c.timeout = Duration::from_secs(conn.options.timeout.max(1));
+    c.result_limit = conn.options.result_limit;
+    Ok(Client::new(&c, Token::new(conn.token.clone()))?)
+}
+
+fn search(search_id: &str) -> Result<SearchId, Error> {
+    Ok(SearchId::parse(search_id)?)
+}
+
+fn metadata(m: Option<&Value>) -> Result<Option<Metadata>, Error> {
+    match m {
+        None => Ok(None),
+        // The CLI passes metadata as text; JSON text is parsed first.
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(v) => Ok(Some(Metadata::from_value(&v)?)),
+            Err(_) => Err(TransmitError::InvalidMetadata {
+                reason: crate::options::py_value_repr(&Value::String(s.clone())),
+            }
+            .into()),
+        },
+        Some(v) => Ok(Some(Metadata::from_value(v)?)),
+    }
+}
+
+/// Apply the connector's per-event pre-processing (the reference does it at
+/// transmit time); problems with single events go to stderr, never fail the page.
+pub fn preprocess(events: &mut [Value]) {
+    for (i, e) in events.iter_mut().enumerate() {
+        for w in stixshift_results::preprocess_event(e) {
+            eprintln!("warning: event {i}: {w}");
+        }
+    }
+}
+
+fn millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Run one operation; the result is stix-shifter's success document.
+pub async fn run(conn: &ConnectionConfig, op: Operation) -> Result<Value, Error> {
+    match op {
+        Operation::Query(q) => Ok(json!({"success": true, "search_id": q})),
+        Operation::Status(_) => {
+            Ok(json!({"success": true, "status": "COMPLETED", "progress": 100}))
+        }
+        Operation::Delete(_) => Ok(json!({"success": true})),
+        Operation::IsAsync => Ok(Value::Bool(false)),
+        Operation::Ping => {
+            client(conn)?.ping().await?;
+            Ok(json!({"success": true}))
+        }
+        Operation::Results {
+            search_id,
+            offset,
+            length,
+            metadata: meta,
+        } => {
+            let search = search(&search_id)?;
+            let meta = metadata(meta.as_ref())?;
+            let mut page = client(conn)?
+                .results(&search, offset, length, meta.as_ref())
+                .await?;
+            preprocess(&mut page.events);
+            let mut doc = Map::new();
+            doc.insert("success".into(), Value::Bool(true));
+            doc.insert("data".into(), Value::Array(page.events));
+            if let Some(m) = page.metadata {
+                doc.insert("metadata".into(), m.to_value());
+            }
+            Ok(Value::Object(doc))
+        }
+        Operation::ResultsStix {
+            search_id,
+            offset,
+            length,
+            identity,
+            metadata: meta,
+        } => {
+            let search = search(&search_id)?;
+            let meta = metadata(meta.as_ref())?;
+            let mut page = client(conn)?
+                .results(&search, offset, length, meta.as_ref())
+                .await?;
+            let transmitted = millis();
+            preprocess(&mut page.events);
+            let config = crate::connector::results_config(&conn.options);
+            let mut bundle = stixshift_results::translate_values(
+                &identity,
+                &page.events,
+                &config,
+                stixshift_results::SystemEnv,
+            )?;
+            if let Value::Object(b) = &mut bundle {
+                b.insert(
+                    "stats".into(),
+                    json!([
+                        {"action": "transmission", "time": transmitted},
+                        {"action": "translation", "time": millis()},
+                    ]),
+                );
+                if let Some(m) = page.metadata {
+                    b.insert("metadata".into(), m.to_value());
+                }
+            }
+            Ok(bundle)
+        }
+    }
+}
