@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::Warning;
-use crate::mapping::{Entry, Level, Node, Refs, ToStixMap};
+use crate::mapping::{Entry, Level, Node, ObjectTarget, Refs, ToStixMap};
 use crate::preprocess::{self, ANAMES, FINDING_TYPE, NA, THREAT};
 use crate::timestamp;
 use crate::transform::{is_domain_name, is_ipv4, is_ipv6, is_mac};
@@ -458,7 +458,7 @@ impl Engine {
                     }
                     continue;
                 };
-                let prop = target.prop.as_str();
+                let prop = target;
                 match &e.refs {
                     Some(Refs::One(t)) => {
                         if b.objs[*t].is_some() {
@@ -484,7 +484,7 @@ impl Engine {
                     }
                     None => {}
                 }
-                let ok = match (target.ty.as_str(), prop) {
+                let ok = match (target.ty.as_str(), target.prop.as_str()) {
                     ("ipv4-addr", "value") => v.as_str().is_some_and(is_ipv4),
                     ("ipv6-addr", "value") => v.as_str().is_some_and(is_ipv6),
                     ("domain-name", "value") => v.as_str().is_some_and(is_domain_name),
@@ -514,15 +514,22 @@ impl Engine {
 /// A property name: from the map, or (fallback object) from the event.
 #[derive(Debug, Clone)]
 pub(crate) enum Name<'m, 'de> {
-    Map(&'m str),
+    Map(&'m ObjectTarget),
     Ev(Cow<'de, str>),
 }
 
 impl Name<'_, '_> {
     pub(crate) fn as_str(&self) -> &str {
         match self {
-            Name::Map(s) => s,
+            Name::Map(t) => &t.prop,
             Name::Ev(s) => s,
+        }
+    }
+
+    fn same(&self, other: &Name<'_, '_>) -> bool {
+        match (self, other) {
+            (Name::Map(a), Name::Map(b)) => a.prop_id == b.prop_id,
+            _ => self.as_str() == other.as_str(),
         }
     }
 }
@@ -567,7 +574,7 @@ struct Builder<'m, 'de> {
     objs: Vec<Option<Obj<'m, 'de>>>,
     touch: u32,
     real: u32,
-    pending: Vec<(usize, &'m str, P<'de>)>,
+    pending: Vec<(usize, &'m ObjectTarget, P<'de>)>,
 }
 
 impl<'m, 'de> Builder<'m, 'de> {
@@ -581,11 +588,7 @@ impl<'m, 'de> Builder<'m, 'de> {
                 props: Vec::with_capacity(8),
             }
         });
-        match obj
-            .props
-            .iter_mut()
-            .find(|(p, _)| p.as_str() == prop.as_str())
-        {
+        match obj.props.iter_mut().find(|(p, _)| p.same(&prop)) {
             Some((_, P::V(old))) => {
                 if let P::V(new) = v {
                     merge(old, new);
@@ -608,7 +611,7 @@ impl<'m, 'de> Builder<'m, 'de> {
     ) -> Translated<'m, 'de> {
         for (slot, prop, v) in std::mem::take(&mut self.pending) {
             if let Some(obj) = &mut self.objs[slot] {
-                if !obj.props.iter().any(|(p, _)| p.as_str() == prop) {
+                if !obj.props.iter().any(|(p, _)| p.same(&Name::Map(prop))) {
                     obj.props.push((Name::Map(prop), v));
                 }
             }

@@ -17,6 +17,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 /// Why the fast path did not produce a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
 pub(crate) enum FastError {
     /// The value continues past the end of the buffer.
     NeedMore,
@@ -113,22 +114,27 @@ impl<'de> FastDe<'de> {
         let mut i = start;
         let mut escaped = false;
         let s = self.s;
-        // Eight bytes at a time while none of them is `"`, `\` or a control.
-        while let Some(chunk) = s.get(i..i + 8) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
-            let x = u64::from_le_bytes(w);
-            let quote = x ^ (ONES * u64::from(b'"'));
-            let backslash = x ^ (ONES * u64::from(b'\\'));
-            let special = (quote.wrapping_sub(ONES) & !quote)
-                | (backslash.wrapping_sub(ONES) & !backslash)
-                | (x.wrapping_sub(ONES * 0x20) & !x);
-            if special & HIGH != 0 {
+        loop {
+            // Eight bytes at a time: the lowest flagged byte of a word is its
+            // first `"`, `\` or control byte (borrows only ever flag bytes
+            // above a true one).
+            while let Some(chunk) = s.get(i..i + 8) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(chunk);
+                let x = u64::from_le_bytes(w);
+                let quote = x ^ (ONES * u64::from(b'"'));
+                let backslash = x ^ (ONES * u64::from(b'\\'));
+                let special = ((quote.wrapping_sub(ONES) & !quote)
+                    | (backslash.wrapping_sub(ONES) & !backslash)
+                    | (x.wrapping_sub(ONES * 0x20) & !x))
+                    & HIGH;
+                if special == 0 {
+                    i += 8;
+                    continue;
+                }
+                i += (special.trailing_zeros() / 8) as usize;
                 break;
             }
-            i += 8;
-        }
-        loop {
             let Some(&b) = s.get(i) else {
                 return Err(FastError::NeedMore);
             };
@@ -143,8 +149,7 @@ impl<'de> FastDe<'de> {
                     }
                     i += 2;
                 }
-                3 => return Err(FastError::Bail),
-                _ => i += 1,
+                _ => return Err(FastError::Bail),
             }
         }
         self.pos = i + 1;

@@ -107,30 +107,42 @@ impl Level {
 }
 
 /// Key → position, looked up for every key of every event: open addressing
-/// on a fingerprint made of the key's length and its first and last eight
-/// bytes (two loads), the key itself compared only when fingerprints match.
+/// on the key's length and its first and last eight bytes (two loads), which
+/// are also compared directly; only keys longer than 16 bytes compare their
+/// middle bytes too.
 #[derive(Debug, Default)]
 struct KeyIndex {
-    /// (fingerprint, position + 1); 0 = empty.
-    table: Vec<(u64, usize)>,
+    table: Vec<Slot>,
     keys: Vec<String>,
 }
 
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    head: u64,
+    tail: u64,
+    len: usize,
+    /// Position + 1; 0 = empty.
+    pos: usize,
+}
+
+/// (head, tail, hash) of a key: its first and last eight bytes (zero-padded
+/// when shorter; `tail` 0 when at most 8 bytes).
 #[inline]
-fn fingerprint(key: &[u8]) -> u64 {
+fn parts(key: &[u8]) -> (u64, u64, u64) {
     let n = key.len();
     let load = |b: &[u8]| {
         let mut w = [0u8; 8];
         w[..b.len()].copy_from_slice(b);
         u64::from_le_bytes(w)
     };
-    let (head, tail) = if n >= 8 {
+    let (head, tail) = if n > 8 {
         (load(&key[..8]), load(&key[n - 8..]))
     } else {
         (load(key), 0)
     };
     let h = (head ^ (n as u64).rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (h ^ tail.rotate_left(29)).wrapping_mul(0xf135_7aea_2e62_a9c5) ^ (h >> 29)
+    let h = (h ^ tail.rotate_left(29)).wrapping_mul(0xf135_7aea_2e62_a9c5) ^ (h >> 29);
+    (head, tail, h)
 }
 
 impl KeyIndex {
@@ -140,15 +152,21 @@ impl KeyIndex {
             return None;
         }
         let mask = self.table.len() - 1;
-        let fp = fingerprint(key.as_bytes());
-        let mut i = (fp >> 40) as usize & mask;
+        let k = key.as_bytes();
+        let (head, tail, h) = parts(k);
+        let mut i = (h >> 40) as usize & mask;
         loop {
-            let (f, pos) = self.table[i];
-            if pos == 0 {
+            let slot = self.table[i];
+            if slot.pos == 0 {
                 return None;
             }
-            if f == fp && self.keys[pos - 1] == key {
-                return Some(pos - 1);
+            if slot.head == head
+                && slot.tail == tail
+                && slot.len == k.len()
+                && (k.len() <= 16
+                    || self.keys[slot.pos - 1].as_bytes()[8..k.len() - 8] == k[8..k.len() - 8])
+            {
+                return Some(slot.pos - 1);
             }
             i = (i + 1) & mask;
         }
@@ -159,22 +177,28 @@ impl KeyIndex {
         debug_assert_eq!(self.keys.len(), pos + 1);
         if self.table.len() < self.keys.len() * 4 {
             let size = (self.keys.len() * 4).next_power_of_two().max(16);
-            self.table = vec![(0, 0); size];
+            self.table = vec![Slot::default(); size];
             for (p, k) in self.keys.iter().enumerate() {
-                Self::place(&mut self.table, fingerprint(k.as_bytes()), p + 1);
+                Self::place(&mut self.table, k.as_bytes(), p + 1);
             }
         } else {
-            Self::place(&mut self.table, fingerprint(key.as_bytes()), pos + 1);
+            Self::place(&mut self.table, key.as_bytes(), pos + 1);
         }
     }
 
-    fn place(table: &mut [(u64, usize)], fp: u64, slot: usize) {
+    fn place(table: &mut [Slot], key: &[u8], pos: usize) {
+        let (head, tail, h) = parts(key);
         let mask = table.len() - 1;
-        let mut i = (fp >> 40) as usize & mask;
-        while table[i].1 != 0 {
+        let mut i = (h >> 40) as usize & mask;
+        while table[i].pos != 0 {
             i = (i + 1) & mask;
         }
-        table[i] = (fp, slot);
+        table[i] = Slot {
+            head,
+            tail,
+            len: key.len(),
+            pos,
+        };
     }
 }
 
@@ -209,6 +233,10 @@ pub(crate) struct ObjectTarget {
     pub(crate) nested: Vec<String>,
     pub(crate) slot: usize,
     pub(crate) is_ref_prop: bool,
+    /// Same number for the same property name, map-wide.
+    pub(crate) prop_id: u32,
+    /// `"<prop>": ` as the bundle writes it.
+    pub(crate) key_json: String,
 }
 
 fn pointer(path: &[String]) -> String {
@@ -218,6 +246,7 @@ fn pointer(path: &[String]) -> String {
 }
 
 struct Parser {
+    prop_ids: HashMap<String, u32>,
     slot_index: HashMap<String, usize>,
     slots: Vec<String>,
     pending_refs: Vec<(Vec<String>, String)>,
@@ -323,9 +352,16 @@ impl Parser {
                 Some(Refs::Many(v))
             }
         };
+        let next_id = self.prop_ids.len() as u32;
+        let prop_id = *self.prop_ids.entry(prop.clone()).or_insert(next_id);
+        let mut key_json = Vec::with_capacity(prop.len() + 4);
+        crate::value::write_str(&mut key_json, &prop);
+        key_json.extend_from_slice(b": ");
         Ok(Entry {
             object: Some(ObjectTarget {
                 ty,
+                prop_id,
+                key_json: String::from_utf8(key_json).unwrap_or_default(),
                 is_ref_prop: prop.contains("_ref"),
                 prop,
                 nested: segments[2..].iter().map(|s| (*s).to_owned()).collect(),
@@ -353,6 +389,7 @@ impl ToStixMap {
     /// Parse and check a map in stix-shifter's format.
     pub(crate) fn parse(v: &Value) -> Result<ToStixMap, ResultsError> {
         let mut p = Parser {
+            prop_ids: HashMap::new(),
             slot_index: HashMap::new(),
             slots: Vec::new(),
             pending_refs: Vec::new(),
@@ -433,7 +470,16 @@ mod tests {
         for (i, k) in keys.iter().enumerate() {
             assert_eq!(level.index.get(k), Some(i), "{k}");
         }
-        for k in ["b", "kk", "container.label.io.kubernetes.pod.namf", "k1 "] {
+        for k in [
+            "b",
+            "kk",
+            "container.label.io.kubernetes.pod.namf",
+            "container.label.io.kubernetes.pod.nXme",
+            "k1 ",
+            "kkkkkkkkkkkkkkkkkkkkkk",
+            "kkkkkkkkk15",
+            "\0",
+        ] {
             assert_eq!(level.index.get(k), None, "{k}");
         }
     }

@@ -214,11 +214,43 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    match bytes.iter().position(|&b| NEEDS_ESCAPE[usize::from(b)]) {
+    match first_to_escape(bytes) {
         None => out.extend_from_slice(bytes),
         Some(i) => write_str_escaped(out, s, i),
     }
     out.push(b'"');
+}
+
+/// Position of the first byte [`write_str`] must escape, eight bytes at a time.
+#[inline]
+fn first_to_escape(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w);
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let backslash = x ^ (ONES * u64::from(b'\\'));
+        // Below 0x20, `"`, `\`, and 0x7f or above (the high bit set, or
+        // 0x7f's low seven bits carrying into it).
+        let special = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (x.wrapping_sub(ONES * 0x20) & !x)
+            | x
+            | ((x & !HIGH) + ONES))
+            & HIGH;
+        if special != 0 {
+            // Exact for the lowest flagged byte (see fastjson's string scan).
+            return Some(i + (special.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes[i..]
+        .iter()
+        .position(|&b| NEEDS_ESCAPE[usize::from(b)])
+        .map(|p| i + p)
 }
 
 /// The escaping part of [`write_str`], from byte `first` (the first byte
@@ -418,6 +450,26 @@ mod tests {
             String::from_utf8(out).unwrap(),
             crate::pyjson::to_string_compact(&v)
         );
+    }
+
+    #[test]
+    fn escaping_finds_every_special_byte_at_every_offset() {
+        for pad in 0..20 {
+            for special in ["\"", "\\", "\n", "\u{1}", "\u{1f}", "\u{7f}", "é", "😀"] {
+                for tail in ["", "abc", "\"x"] {
+                    let s = format!("{}{special}{tail}", "a".repeat(pad));
+                    let mut out = Vec::new();
+                    write_str(&mut out, &s);
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        crate::pyjson::to_string_compact(&serde_json::Value::from(s.as_str())),
+                        "{s:?}"
+                    );
+                }
+            }
+            let plain = format!("{} ~}}{{", "a".repeat(pad));
+            assert_eq!(first_to_escape(plain.as_bytes()), None, "{plain:?}");
+        }
     }
 
     #[test]

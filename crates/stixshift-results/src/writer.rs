@@ -8,7 +8,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use crate::engine::{Engine, FinalProp, Translated};
+use crate::engine::{Engine, FinalProp, Name, Translated};
 use crate::env::Env;
 use crate::error::{ResultsError, Warning};
 use crate::fastjson::{FastDe, FastError};
@@ -442,8 +442,13 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             for (name, p) in &o.props {
                 out.push(b',');
                 newline(out, 5);
-                write_str(out, name.as_str());
-                out.extend_from_slice(b": ");
+                match name {
+                    Name::Map(t) => out.extend_from_slice(t.key_json.as_bytes()),
+                    Name::Ev(s) => {
+                        write_str(out, s);
+                        out.extend_from_slice(b": ");
+                    }
+                }
                 match p {
                     FinalProp::V(v) => write_pretty(out, v, 5),
                     FinalProp::Ref(r) => {
