@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::run_cli;
 
 /// "Now" for every example: 2024-01-01T00:00:00.000Z.
-pub const NOW_MS: i64 = 1_704_067_200_000;
+pub(crate) const NOW_MS: i64 = 1_704_067_200_000;
 const DEFAULT_TO: &str = "1704067200000000000";
 const DEFAULT_FROM: &str = "1704066900000000000";
 

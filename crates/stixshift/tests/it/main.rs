@@ -2,6 +2,7 @@
 
 mod cli;
 mod examples;
+mod transmit;
 
 /// Run the CLI in process with a fixed clock; returns (exit code, stdout, stderr).
 pub(crate) fn run_cli(args: &[&str], stdin: &str) -> (i32, String, String) {
