@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::Warning;
-use crate::mapping::{Entry, Level, Node, ObjectTarget, Refs, ToStixMap};
+use crate::mapping::{Entry, Level, Node, ObjectTarget, Refs, ToStixMap, ValueCheck};
 use crate::preprocess::{self, ANAMES, FINDING_TYPE, NA, THREAT};
 use crate::timestamp;
 use crate::transform::{is_domain_name, is_ipv4, is_ipv6, is_mac};
@@ -323,7 +323,7 @@ const FD_NAME_FIELD: &str = "content.fields.fd.name";
 
 impl Engine {
     /// Read one event from `d` and translate it.
-    pub(crate) fn translate<'m, 'de, D: Deserializer<'de>>(
+    pub(crate) fn translate<'m: 'de, 'de, D: Deserializer<'de>>(
         &'m self,
         d: D,
     ) -> Result<Translated<'m, 'de>, D::Error> {
@@ -391,7 +391,7 @@ impl Engine {
         }
     }
 
-    fn build<'m, 'de>(&'m self, ctx: Ctx<'m, 'de>) -> Translated<'m, 'de> {
+    fn build<'m: 'de, 'de>(&'m self, ctx: Ctx<'m, 'de>) -> Translated<'m, 'de> {
         let n_slots = self.map.slots.len() + 1;
         let fallback_slot = n_slots - 1;
         let mut b = Builder {
@@ -484,19 +484,19 @@ impl Engine {
                     }
                     None => {}
                 }
-                let ok = match (target.ty.as_str(), target.prop.as_str()) {
-                    ("ipv4-addr", "value") => v.as_str().is_some_and(is_ipv4),
-                    ("ipv6-addr", "value") => v.as_str().is_some_and(is_ipv6),
-                    ("domain-name", "value") => v.as_str().is_some_and(is_domain_name),
-                    ("mac-addr", "value") => v.as_str().is_some_and(is_mac),
-                    _ => true,
+                let ok = match target.check {
+                    ValueCheck::Any => true,
+                    ValueCheck::Ipv4 => v.as_str().is_some_and(is_ipv4),
+                    ValueCheck::Ipv6 => v.as_str().is_some_and(is_ipv6),
+                    ValueCheck::DomainName => v.as_str().is_some_and(is_domain_name),
+                    ValueCheck::Mac => v.as_str().is_some_and(is_mac),
                 };
                 if !ok || is_empty(&v) {
                     continue;
                 }
                 let mut v = v;
                 for seg in target.nested.iter().rev() {
-                    v = Val::Obj(vec![(Cow::Owned(seg.clone()), v)]);
+                    v = Val::Obj(vec![(Cow::Borrowed(seg.as_str()), v)]);
                 }
                 b.set(
                     target.slot,

@@ -214,6 +214,16 @@ pub(crate) enum Refs {
     Many(Vec<usize>),
 }
 
+/// Which values an object property accepts (STIX formats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueCheck {
+    Any,
+    Ipv4,
+    Ipv6,
+    DomainName,
+    Mac,
+}
+
 /// One checked entry.
 #[derive(Debug)]
 pub(crate) struct Entry {
@@ -235,6 +245,8 @@ pub(crate) struct ObjectTarget {
     pub(crate) is_ref_prop: bool,
     /// Same number for the same property name, map-wide.
     pub(crate) prop_id: u32,
+    /// Values the target cannot hold are left out.
+    pub(crate) check: ValueCheck,
     /// `"<prop>": ` as the bundle writes it.
     pub(crate) key_json: String,
 }
@@ -352,6 +364,13 @@ impl Parser {
                 Some(Refs::Many(v))
             }
         };
+        let check = match (ty.as_str(), prop.as_str()) {
+            ("ipv4-addr", "value") => ValueCheck::Ipv4,
+            ("ipv6-addr", "value") => ValueCheck::Ipv6,
+            ("domain-name", "value") => ValueCheck::DomainName,
+            ("mac-addr", "value") => ValueCheck::Mac,
+            _ => ValueCheck::Any,
+        };
         let next_id = self.prop_ids.len() as u32;
         let prop_id = *self.prop_ids.entry(prop.clone()).or_insert(next_id);
         let mut key_json = Vec::with_capacity(prop.len() + 4);
@@ -361,6 +380,7 @@ impl Parser {
             object: Some(ObjectTarget {
                 ty,
                 prop_id,
+                check,
                 key_json: String::from_utf8(key_json).unwrap_or_default(),
                 is_ref_prop: prop.contains("_ref"),
                 prop,
