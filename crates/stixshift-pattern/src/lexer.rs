@@ -203,8 +203,8 @@ impl<'a> Lexer<'a> {
                     continue;
                 }
             }
-            if rest.starts_with("/*") {
-                match rest[2..].find("*/") {
+            if let Some(body) = rest.strip_prefix("/*") {
+                match body.find("*/") {
                     Some(end) => {
                         self.pos += 2 + end + 2;
                         continue;
@@ -450,7 +450,7 @@ impl<'a> Lexer<'a> {
         let end = body_start + close + 1;
         let tok = match prefix {
             'h' => {
-                if body.len() % 2 == 0 && body.bytes().all(|b| b.is_ascii_hexdigit()) {
+                if body.len().is_multiple_of(2) && body.bytes().all(|b| b.is_ascii_hexdigit()) {
                     Tok::Hex(body.to_owned())
                 } else {
                     return Err(self.err(ErrorKind::InvalidHex, start, end));
@@ -482,7 +482,7 @@ impl<'a> Lexer<'a> {
 /// may end in `=` or `==`.
 fn is_base64(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.is_empty() || b.len() % 4 != 0 {
+    if b.is_empty() || !b.len().is_multiple_of(4) {
         return false;
     }
     let is_char = |c: u8| c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
