@@ -326,6 +326,7 @@ impl Engine {
     pub(crate) fn translate<'m: 'de, 'de, D: Deserializer<'de>>(
         &'m self,
         d: D,
+        pool: &mut Pool,
     ) -> Result<Translated<'m, 'de>, D::Error> {
         let mut ctx = Ctx {
             engine: self,
@@ -349,7 +350,7 @@ impl Engine {
         if self.preprocess {
             self.finish_preprocess(&mut ctx);
         }
-        Ok(self.build(ctx))
+        Ok(self.build(ctx, pool))
     }
 
     fn finish_preprocess<'m, 'de>(&'m self, ctx: &mut Ctx<'m, 'de>) {
@@ -391,10 +392,11 @@ impl Engine {
         }
     }
 
-    fn build<'m: 'de, 'de>(&'m self, ctx: Ctx<'m, 'de>) -> Translated<'m, 'de> {
+    fn build<'m: 'de, 'de>(&'m self, ctx: Ctx<'m, 'de>, pool: &mut Pool) -> Translated<'m, 'de> {
         let n_slots = self.map.slots.len() + 1;
         let fallback_slot = n_slots - 1;
         let mut b = Builder {
+            pool,
             objs: (0..n_slots).map(|_| None).collect(),
             touch: 0,
             real: 0,
@@ -570,14 +572,44 @@ fn merge<'de>(old: &mut Val<'de>, new: Val<'de>) {
     }
 }
 
-struct Builder<'m, 'de> {
+/// Property lists of objects already written, kept for the next events (their
+/// allocations reused; the lists are empty).
+#[derive(Default)]
+pub(crate) struct Pool {
+    props: Vec<PropList<'static, 'static>>,
+}
+
+type PropList<'m, 'de> = Vec<(Name<'m, 'de>, FinalProp<'de>)>;
+
+impl Pool {
+    /// Take back the property lists of a written translation.
+    pub(crate) fn recycle(&mut self, t: Translated<'_, '_>) {
+        for o in t.objects {
+            let mut props = o.props;
+            props.clear();
+            // An empty list re-typed in place: same allocation, no element.
+            self.props
+                .push(props.into_iter().map(|_| unreachable!()).collect());
+        }
+    }
+
+    fn take<'m, 'de>(&mut self) -> Vec<(Name<'m, 'de>, P<'de>)> {
+        match self.props.pop() {
+            Some(v) => v.into_iter().map(|_| unreachable!()).collect(),
+            None => Vec::with_capacity(8),
+        }
+    }
+}
+
+struct Builder<'a, 'm, 'de> {
+    pool: &'a mut Pool,
     objs: Vec<Option<Obj<'m, 'de>>>,
     touch: u32,
     real: u32,
     pending: Vec<(usize, &'m ObjectTarget, P<'de>)>,
 }
 
-impl<'m, 'de> Builder<'m, 'de> {
+impl<'m, 'de> Builder<'_, 'm, 'de> {
     fn set(&mut self, slot: usize, ty: &'m str, prop: Name<'m, 'de>, v: P<'de>, real: bool) {
         let obj = self.objs[slot].get_or_insert_with(|| {
             self.touch += 1;
@@ -585,7 +617,7 @@ impl<'m, 'de> Builder<'m, 'de> {
                 ty,
                 touch: self.touch,
                 real: None,
-                props: Vec::with_capacity(8),
+                props: self.pool.take(),
             }
         });
         match obj.props.iter_mut().find(|(p, _)| p.same(&prop)) {

@@ -8,7 +8,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use crate::engine::{Engine, FinalProp, Name, Translated};
+use crate::engine::{Engine, FinalProp, Name, Pool, Translated};
 use crate::env::Env;
 use crate::error::{ResultsError, Warning};
 use crate::fastjson::{FastDe, FastError};
@@ -112,6 +112,7 @@ pub struct BundleWriter<W: Write, E: Env> {
     buf: Vec<u8>,
     /// STIX 2.1: hash of an emitted id → hash of its content.
     emitted: HashMap<u64, u64, PreHashed>,
+    pool: Pool,
     stats: Stats,
 }
 
@@ -191,6 +192,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             started: false,
             buf: Vec::with_capacity(FLUSH_AT + (1 << 16)),
             emitted: HashMap::default(),
+            pool: Pool::default(),
             stats: Stats::default(),
         })
     }
@@ -216,7 +218,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         let index = self.stats.events;
         let engine = self.engine.clone();
         let t = engine
-            .translate(event)
+            .translate(event, &mut self.pool)
             .map_err(|e| ResultsError::BadEvent {
                 index,
                 detail: e.to_string(),
@@ -243,7 +245,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         let mut de = serde_json::Deserializer::from_slice(text);
         let engine = self.engine.clone();
         let t = engine
-            .translate(&mut de)
+            .translate(&mut de, &mut self.pool)
             .and_then(|t| de.end().map(|()| t))
             .map_err(|e| ResultsError::BadEvent {
                 index,
@@ -261,7 +263,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     ) -> Result<(usize, Result<Vec<Warning>, ResultsError>), FastError> {
         let mut de = FastDe::new(window);
         let engine = self.engine.clone();
-        let t = engine.translate(&mut de)?;
+        let t = engine.translate(&mut de, &mut self.pool)?;
         if t.not_object.is_some() {
             return Err(FastError::Bail);
         }
@@ -331,6 +333,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 self.flush_buffered()?;
             }
         }
+        self.pool.recycle(t);
         for w in &mut warnings {
             w.event = Some(index);
         }
