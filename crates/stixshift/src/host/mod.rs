@@ -7,8 +7,11 @@
 //! ignores the status and parses the body. `GET /health` answers `{"status": "ok"}`.
 
 use std::future::Future;
-use std::io;
-use std::sync::Arc;
+use std::io::{self, Write};
+use std::os::fd::AsFd;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -18,11 +21,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use futures_util::FutureExt;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::error::{envelope, ErrorCode, Stage};
+use crate::error::{envelope, Error, ErrorCode, Stage};
 
 mod ops;
 pub mod tls;
@@ -31,6 +35,15 @@ pub mod tls;
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 /// How long one request may take before it is answered with an error.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long in-flight requests may run on after shutdown was asked for.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where request log lines go.
+pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// What every request handler can see.
 #[derive(Clone)]
@@ -41,7 +54,10 @@ pub struct HostState {
 struct Inner {
     identity: Option<Value>,
     request_timeout: Duration,
+    body_limit: usize,
     now_ms: fn() -> i64,
+    log: LogSink,
+    next_id: AtomicU64,
 }
 
 /// Server settings.
@@ -52,7 +68,7 @@ pub struct HostConfig {
     pub identity: Option<Value>,
     /// Largest request body, bytes.
     pub body_limit: usize,
-    /// Per-request time limit.
+    /// Per-request time limit (reading the body included).
     pub request_timeout: Duration,
     /// The clock for default query windows.
     pub now_ms: fn() -> i64,
@@ -69,23 +85,89 @@ impl Default for HostConfig {
     }
 }
 
+/// Write one line to the process's stderr without taking the standard
+/// library's stderr lock: the CLI holds that lock on the main thread for the
+/// whole run, and `eprintln!` from a runtime worker would wait for it forever.
+/// Writes go through a duplicate of file descriptor 2, one `write` per line.
+pub fn stderr_line(line: &str) {
+    static SINK: OnceLock<Option<std::fs::File>> = OnceLock::new();
+    let sink = SINK.get_or_init(|| {
+        io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .ok()
+            .map(std::fs::File::from)
+    });
+    if let Some(file) = sink {
+        let mut text = String::with_capacity(line.len() + 1);
+        text.push_str(line);
+        text.push('\n');
+        let _ = (&*file).write_all(text.as_bytes());
+    }
+}
+
 /// A JSON response with stix-shifter's body.
 fn json_response(status: StatusCode, body: &Value) -> Response {
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
-    (
+    let outcome = Outcome(outcome_of(body));
+    let mut response = (
         status,
         [(header::CONTENT_TYPE, "application/json")],
         Body::from(text),
     )
-        .into_response()
+        .into_response();
+    response.extensions_mut().insert(outcome);
+    response
+}
+
+/// `ok`, or the stix-shifter error code of an answer (for the request log).
+#[derive(Clone, Debug)]
+struct Outcome(String);
+
+fn outcome_of(body: &Value) -> String {
+    match body.get("success") {
+        Some(Value::Bool(false)) => body
+            .get("code")
+            .and_then(Value::as_str)
+            .unwrap_or("error")
+            .to_owned(),
+        _ => "ok".to_owned(),
+    }
+}
+
+/// Is `path` one of the transmission endpoints (their errors are
+/// transmission-shaped: `error` before `code`)?
+fn is_transmission(path: &str) -> bool {
+    !matches!(
+        path,
+        "/transform_query" | "/parse_query" | "/translate_results"
+    )
+}
+
+/// The error document for `e` answered on `path`.
+fn error_json(path: &str, e: &Error) -> Value {
+    match e {
+        Error::InvalidArgument(_) | Error::Connection(_) if is_transmission(path) => envelope(
+            Stage::Transmission,
+            e.code(),
+            &e.to_string(),
+            crate::error::CONNECTOR,
+        ),
+        _ => e.to_json(),
+    }
 }
 
 /// An error document for a request that could not be understood.
-fn bad_request(message: &str) -> Response {
+fn reject(status: StatusCode, path: &str, message: &str) -> Response {
+    let stage = if is_transmission(path) {
+        Stage::Transmission
+    } else {
+        Stage::Translation
+    };
     json_response(
-        StatusCode::BAD_REQUEST,
+        status,
         &envelope(
-            Stage::Translation,
+            stage,
             ErrorCode::InvalidParameter,
             message,
             crate::error::CONNECTOR,
@@ -93,13 +175,21 @@ fn bad_request(message: &str) -> Response {
     )
 }
 
-/// The router.
+/// The router; request logs go to stderr.
 pub fn app(config: HostConfig) -> Router {
+    app_with_log(config, Arc::new(stderr_line))
+}
+
+/// The router, with request log lines handed to `log`.
+pub fn app_with_log(config: HostConfig, log: LogSink) -> Router {
     let state = HostState {
         inner: Arc::new(Inner {
             identity: config.identity,
             request_timeout: config.request_timeout,
+            body_limit: config.body_limit,
             now_ms: config.now_ms,
+            log,
+            next_id: AtomicU64::new(1),
         }),
     };
     let mut router = Router::new().route(
@@ -110,79 +200,163 @@ pub fn app(config: HostConfig) -> Router {
         router = router.route(path, post(dispatch));
     }
     router
-        .fallback(|method: Method| async move {
-            json_response(
+        .fallback(|method: Method, uri: axum::http::Uri| async move {
+            reject(
                 StatusCode::NOT_FOUND,
-                &envelope(
-                    Stage::Translation,
-                    ErrorCode::InvalidParameter,
-                    &format!("no such endpoint for {method}"),
-                    crate::error::CONNECTOR,
-                ),
+                uri.path(),
+                &format!("no such endpoint: {method} {}", uri.path()),
+            )
+        })
+        .method_not_allowed_fallback(|method: Method, uri: axum::http::Uri| async move {
+            reject(
+                StatusCode::METHOD_NOT_ALLOWED,
+                uri.path(),
+                &format!("{} takes POST (GET /health), not {method}", uri.path()),
             )
         })
         .layer(DefaultBodyLimit::max(config.body_limit))
-        .layer(middleware::from_fn(log_requests))
+        .layer(middleware::from_fn_with_state(state.clone(), log_requests))
         .with_state(state)
 }
 
-/// One line per request on stderr: method, path, status, duration. Never the
-/// body (it carries credentials).
-async fn log_requests(req: Request, next: Next) -> Response {
+/// One line per request on stderr, `key=value` fields: request number,
+/// method, path, status, outcome (`ok` or the error code), bytes in and out,
+/// duration. Never the body or headers (the body carries credentials).
+async fn log_requests(State(state): State<HostState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
+    let id = state.inner.next_id.fetch_add(1, Ordering::Relaxed);
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    let path: String = req
+        .uri()
+        .path()
+        .chars()
+        .take(200)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect();
+    let bytes_in = content_length(req.headers());
     let response = next.run(req).await;
-    eprintln!(
-        "stixshift host: method={method} path={path} status={} ms={:.1}",
+    let outcome = response
+        .extensions()
+        .get::<Outcome>()
+        .map_or("-", |o| o.0.as_str());
+    let bytes_out = content_length(response.headers());
+    (state.inner.log)(&format!(
+        "stixshift host: id={id} method={method} path={path} status={} outcome={outcome} bytes_in={bytes_in} bytes_out={bytes_out} ms={:.1}",
         response.status().as_u16(),
         started.elapsed().as_secs_f64() * 1e3
-    );
+    ));
     response
+}
+
+fn content_length(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned()
 }
 
 async fn dispatch(State(state): State<HostState>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
-    let bytes: Bytes = match axum::body::to_bytes(req.into_body(), usize::MAX).await {
-        Ok(b) => b,
-        Err(e) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.to_string().contains("length limit"))
-                || e.to_string().contains("length limit");
-            return if too_large {
-                json_response(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    &envelope(
-                        Stage::Translation,
-                        ErrorCode::InvalidParameter,
-                        "request body too large",
-                        crate::error::CONNECTOR,
-                    ),
-                )
-            } else {
-                bad_request(&format!("cannot read the request body: {e}"))
-            };
-        }
-    };
-    let body: Value = match serde_json::from_slice(&bytes) {
-        Ok(v @ Value::Object(_)) => v,
-        Ok(_) => return bad_request("the request body must be a JSON object"),
-        Err(e) => return bad_request(&format!("the request body is not JSON: {e}")),
-    };
     let timeout = state.inner.request_timeout;
-    match tokio::time::timeout(timeout, ops::handle(&state, &path, body)).await {
-        Ok(Ok(value)) => json_response(StatusCode::OK, &value),
-        Ok(Err(e)) => json_response(StatusCode::OK, &e.to_json()),
+    let answer = AssertUnwindSafe(answer(&state, &path, req)).catch_unwind();
+    match tokio::time::timeout(timeout, answer).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(_panic)) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &envelope(
+                if is_transmission(&path) {
+                    Stage::Transmission
+                } else {
+                    Stage::Translation
+                },
+                ErrorCode::Unknown,
+                "internal error while answering the request",
+                crate::error::CONNECTOR,
+            ),
+        ),
         Err(_) => json_response(
             StatusCode::GATEWAY_TIMEOUT,
             &envelope(
                 Stage::Transmission,
                 ErrorCode::ServiceUnavailable,
-                &format!("request timed out after {} s", timeout.as_secs()),
+                &format!("server timeout_error: the request took more than {} s", timeout.as_secs()),
                 crate::error::CONNECTOR,
             ),
         ),
     }
+}
+
+/// Read the body (at most the body limit), parse it, answer it.
+async fn answer(state: &HostState, path: &str, req: Request) -> Response {
+    let limit = state.inner.body_limit;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large(path, limit);
+    }
+    let bytes: Bytes = match axum::body::to_bytes(req.into_body(), limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            return if is_length_limit(&e) {
+                too_large(path, limit)
+            } else {
+                reject(
+                    StatusCode::BAD_REQUEST,
+                    path,
+                    &format!("cannot read the request body: {e}"),
+                )
+            };
+        }
+    };
+    let body: Value = match serde_json::from_slice(&bytes) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(_) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                path,
+                "the request body must be a JSON object",
+            )
+        }
+        Err(e) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                path,
+                &format!("the request body is not JSON: {e}"),
+            )
+        }
+    };
+    match ops::handle(state, path, body).await {
+        Ok(value) => json_response(StatusCode::OK, &value),
+        Err(e) => json_response(StatusCode::OK, &error_json(path, &e)),
+    }
+}
+
+fn too_large(path: &str, limit: usize) -> Response {
+    reject(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        path,
+        &format!("request body too large (limit {limit} bytes)"),
+    )
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut depth = 0;
+    while let Some(err) = cur {
+        if err.to_string().contains("length limit") {
+            return true;
+        }
+        depth += 1;
+        if depth > 8 {
+            break;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 impl HostState {
@@ -196,65 +370,90 @@ impl HostState {
 }
 
 /// Serve `router` on `listener`, over TLS when `tls` is given, until
-/// `shutdown` completes; in-flight requests then finish (at most 30 s).
+/// `shutdown` completes; in-flight requests then finish (at most 30 s) while
+/// idle keep-alive connections are closed. Slow clients are bounded: 10 s
+/// for the TLS handshake, 30 s for a request's headers.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let Some(acceptor) = tls else {
-        return axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
-    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
+    let mut failures = 0u32;
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
+                Ok(pair) => {
+                    failures = 0;
+                    pair
+                }
                 Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted) => continue,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // Out of file descriptors and the like: back off and go on
+                    // (bounded: a listener that keeps failing is given up).
+                    failures += 1;
+                    if failures > 1000 {
+                        return Err(e);
+                    }
+                    stderr_line(&format!("stixshift host: accept failed: {e}"));
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             },
             () = &mut shutdown => break,
         };
         while tasks.try_join_next().is_some() {}
-        let acceptor = acceptor.clone();
+        let _ = stream.set_nodelay(true);
+        let acceptor = tls.clone();
         let router = router.clone();
-        let mut stop = stop_rx.clone();
+        let stop = stop_rx.clone();
         tasks.spawn(async move {
-            let Ok(Ok(tls)) =
-                tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
-            else {
-                return;
-            };
-            let service = hyper_util::service::TowerToHyperService::new(router);
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(tls), service);
-            tokio::pin!(conn);
-            let stopping = async move {
-                let _ = stop.wait_for(|s| *s).await.map(|_| ());
-            };
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                () = stopping => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+            match acceptor {
+                Some(acceptor) => {
+                    let Ok(Ok(stream)) =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                    else {
+                        return;
+                    };
+                    serve_connection(stream, router, stop).await;
                 }
+                None => serve_connection(stream, router, stop).await,
             }
         });
     }
+    drop(listener);
     let _ = stop_tx.send(true);
     let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(30), drain)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
         tasks.abort_all();
     }
     Ok(())
+}
+
+/// One HTTP/1.1 connection, closed gracefully when `stop` turns true.
+async fn serve_connection<S>(stream: S, router: Router, mut stop: tokio::sync::watch::Receiver<bool>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper_util::service::TowerToHyperService::new(router);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let stopping = async move {
+        let _ = stop.wait_for(|s| *s).await.map(|_| ());
+    };
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        () = stopping => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -33,6 +33,27 @@ fn str_field<'a>(body: &'a Value, key: &str) -> Result<&'a str, Error> {
         .ok_or_else(|| Error::InvalidArgument(format!("`{key}` must be a string")))
 }
 
+/// The STIX identity of a results request: the server's own (from the
+/// command line) when it has one, else the request's `data_source`, which the
+/// stix-shifter CLI hands on as JSON text.
+fn identity(state: &HostState, body: &Value) -> Result<Value, Error> {
+    if let Some(i) = state.identity() {
+        return Ok(i.clone());
+    }
+    let value = match field(body, "data_source")? {
+        Value::String(text) => serde_json::from_str(text).map_err(|e| {
+            Error::InvalidArgument(format!("`data_source` is not a JSON identity object: {e}"))
+        })?,
+        other => other.clone(),
+    };
+    if !value.is_object() {
+        return Err(Error::InvalidArgument(
+            "`data_source` must be a STIX identity object".to_owned(),
+        ));
+    }
+    Ok(value)
+}
+
 /// The translation options of a request: `options`, or `connection.options`.
 fn translation_options(body: &Value) -> Result<options::Options, Error> {
     let opts = body
@@ -59,10 +80,7 @@ pub(super) async fn handle(state: &HostState, path: &str, body: Value) -> Result
         "/translate_results" => {
             connector::check_module(str_field(&body, "module")?)?;
             let options = translation_options(&body)?;
-            let identity = match state.identity() {
-                Some(i) => i.clone(),
-                None => field(&body, "data_source")?.clone(),
-            };
+            let identity = identity(state, &body)?;
             let events = match field(&body, "data")? {
                 // The proxy client may send the events as JSON text.
                 Value::String(text) => serde_json::from_str(text).map_err(|e| {
@@ -128,10 +146,7 @@ async fn transmission(state: &HostState, path: &str, body: &Value) -> Result<Val
             search_id: search_id()?,
             offset: number("offset")?,
             length: number("length")?,
-            identity: match state.identity() {
-                Some(i) => i.clone(),
-                None => field(body, "data_source")?.clone(),
-            },
+            identity: identity(state, body)?,
             metadata,
         },
     };
