@@ -280,7 +280,10 @@ async fn dispatch(State(state): State<HostState>, req: Request) -> Response {
             &envelope(
                 Stage::Transmission,
                 ErrorCode::ServiceUnavailable,
-                &format!("server timeout_error: the request took more than {} s", timeout.as_secs()),
+                &format!(
+                    "server timeout_error: the request took more than {} s",
+                    timeout.as_secs()
+                ),
                 crate::error::CONNECTOR,
             ),
         ),
@@ -434,8 +437,11 @@ pub async fn serve(
 }
 
 /// One HTTP/1.1 connection, closed gracefully when `stop` turns true.
-async fn serve_connection<S>(stream: S, router: Router, mut stop: tokio::sync::watch::Receiver<bool>)
-where
+async fn serve_connection<S>(
+    stream: S,
+    router: Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper_util::service::TowerToHyperService::new(router);

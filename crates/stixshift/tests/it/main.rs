@@ -2,6 +2,7 @@
 
 mod cli;
 mod examples;
+mod host;
 mod transmit;
 
 /// Run the CLI in process with a fixed clock; returns (exit code, stdout, stderr).
