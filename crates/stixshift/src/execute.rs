@@ -71,39 +71,55 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
     let mut seen: HashSet<String> = HashSet::new();
     let started = Instant::now();
     let limit = per_query.min(connection.options.result_limit);
-    for query in &translation.queries {
-        let search = stixshift_transmit::SearchId::parse(query)?;
-        let mut pages = client.pages(&search, limit);
-        while let Some(page) = pages.next().await {
-            let mut events = page?;
-            stats.pages += 1;
-            stats.events += events.len();
-            crate::transmit::preprocess(&mut events);
-            for event in &events {
-                // Two queries (windows) can return the same event: keep it once.
-                if let Some(id) = event.get("id").and_then(Value::as_str) {
-                    if !seen.insert(id.to_owned()) {
-                        stats.duplicates += 1;
-                        continue;
-                    }
+    let searches = translation
+        .queries
+        .iter()
+        .map(|q| stixshift_transmit::SearchId::parse(q))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Fetch on another task while this one translates: at most two pages
+    // wait in the channel, so memory stays flat.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Value>, Error>>(2);
+    let fetcher = tokio::spawn(async move {
+        for search in &searches {
+            let mut pages = client.pages(search, limit);
+            while let Some(page) = pages.next().await {
+                let failed = page.is_err();
+                if tx.send(page.map_err(Error::from)).await.is_err() || failed {
+                    return;
                 }
-                for w in writer.write_event(event)? {
-                    eprintln!("warning: {w}");
-                }
-            }
-            if let Some(p) = progress.as_deref_mut() {
-                let secs = started.elapsed().as_secs_f64().max(1e-9);
-                let _ = write!(
-                    p,
-                    "\rstixshift: {} events, {} pages, {:.0} events/s   ",
-                    stats.events,
-                    stats.pages,
-                    stats.events as f64 / secs
-                );
-                let _ = p.flush();
             }
         }
+    });
+    while let Some(page) = rx.recv().await {
+        let mut events = page?;
+        stats.pages += 1;
+        stats.events += events.len();
+        crate::transmit::preprocess(&mut events);
+        for event in &events {
+            // Two queries (windows) can return the same event: keep it once.
+            if let Some(id) = event.get("id").and_then(Value::as_str) {
+                if !seen.insert(id.to_owned()) {
+                    stats.duplicates += 1;
+                    continue;
+                }
+            }
+            for w in writer.write_event(event)? {
+                eprintln!("warning: {w}");
+            }
+        }
+        if let Some(p) = progress.as_deref_mut() {
+            let secs = started.elapsed().as_secs_f64().max(1e-9);
+            let _ = write!(
+                p,
+                "\rstixshift: {} events, {} pages, {:.0} events/s   ",
+                stats.events,
+                stats.pages,
+                stats.events as f64 / secs
+            );
+            let _ = p.flush();
+        }
     }
+    let _ = fetcher.await;
     if let Some(p) = progress {
         let _ = writeln!(p);
     }
