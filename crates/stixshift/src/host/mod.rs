@@ -239,7 +239,9 @@ async fn log_requests(State(state): State<HostState>, req: Request, next: Next) 
         .extensions()
         .get::<Outcome>()
         .map_or("-", |o| o.0.as_str());
-    let bytes_out = content_length(response.headers());
+    let bytes_out = axum::body::HttpBody::size_hint(response.body())
+        .exact()
+        .map_or_else(|| "-".to_owned(), |n| n.to_string());
     (state.inner.log)(&format!(
         "stixshift host: id={id} method={method} path={path} status={} outcome={outcome} bytes_in={bytes_in} bytes_out={bytes_out} ms={:.1}",
         response.status().as_u16(),

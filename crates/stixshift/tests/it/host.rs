@@ -1038,6 +1038,7 @@ async fn load_200_concurrent_clients() {
     let started = Instant::now();
     let mut rss = Vec::new();
     let mut latencies: Vec<Duration> = Vec::new();
+    let mut by_path: std::collections::BTreeMap<&'static str, Vec<Duration>> = Default::default();
     let mut round_times = Vec::new();
     for round in 0..rounds {
         let round_started = Instant::now();
@@ -1058,7 +1059,7 @@ async fn load_200_concurrent_clients() {
                         .request(method, path, body)
                         .await
                         .map_err(|e| format!("client {client} {path}: {e}"))?;
-                    times.push(t.elapsed());
+                    times.push((*path, t.elapsed()));
                     let doc: Value = serde_json::from_str(&text)
                         .map_err(|e| format!("client {client} {path}: {e}: {text}"))?;
                     if status != 200 || doc.get("success") == Some(&json!(false)) {
@@ -1072,7 +1073,12 @@ async fn load_200_concurrent_clients() {
         let outcome = tokio::time::timeout(TEST_LIMIT, async {
             while let Some(joined) = tasks.join_next().await {
                 match joined.unwrap() {
-                    Ok(times) => latencies.extend(times),
+                    Ok(times) => {
+                        for (path, t) in times {
+                            latencies.push(t);
+                            by_path.entry(path).or_default().push(t);
+                        }
+                    }
                     Err(e) => errors.push(e),
                 }
             }
@@ -1111,6 +1117,15 @@ async fn load_200_concurrent_clients() {
         latencies[n - 1].as_secs_f64() * 1e3,
         round_times.iter().map(|d| format!("{:.2}s", d.as_secs_f64())).collect::<Vec<_>>(),
     );
+    for (path, times) in &mut by_path {
+        times.sort();
+        println!(
+            "host load: {path:<32} n {:>6}  p50 {:>8.1} ms  p99 {:>8.1} ms",
+            times.len(),
+            percentile(times, 50.0).as_secs_f64() * 1e3,
+            percentile(times, 99.0).as_secs_f64() * 1e3,
+        );
+    }
     // Flat: after the first round (allocator warm-up, 200 connections' buffers)
     // the resident size may move by noise, not grow with the request count.
     if rss[0] > 0 {
