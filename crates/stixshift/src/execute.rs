@@ -91,10 +91,11 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
         }
     });
     while let Some(page) = rx.recv().await {
-        let mut events = page?;
+        let events = page?;
         stats.pages += 1;
         stats.events += events.len();
-        crate::transmit::preprocess(&mut events);
+        // The bundle writer applies the connector's pre-processing itself
+        // (`Config::preprocess`, idempotent): no separate pass here.
         for event in &events {
             // Two queries (windows) can return the same event: keep it once.
             if let Some(id) = event.get("id").and_then(Value::as_str) {
