@@ -13,3 +13,8 @@ if [ -x crates/stixshift-results/scripts/validate-bundles.sh ] && [ -d "$STIXSHI
   echo "== stix2-validator over $STIXSHIFT_BUNDLE_DIR"
   bash crates/stixshift-results/scripts/validate-bundles.sh "$STIXSHIFT_BUNDLE_DIR"
 fi
+
+# stix-shifter 8.1.3's real proxy client (from PyPI) against `stixshift host`
+# and the simulator, compared with stixshift's own answers.
+echo "== interop: stix-shifter proxy client -> stixshift host"
+bash scripts/interop-proxy.sh

@@ -10,8 +10,9 @@ fn main() {
     let mut stdin = stdin.lock();
     let stdout = io::stdout();
     let mut stdout = io::BufWriter::new(stdout.lock());
-    let stderr = io::stderr();
-    let mut stderr = stderr.lock();
+    // Not locked for the whole run: worker threads (host, simulator, execute)
+    // write warnings and logs to stderr too.
+    let mut stderr = io::stderr();
     let code = {
         let mut io = stixshift::cli::Io {
             stdin: &mut stdin,
