@@ -97,14 +97,40 @@ fn millis() -> i64 {
 /// Run one operation; the result is stix-shifter's success document.
 pub async fn run(conn: &ConnectionConfig, op: Operation) -> Result<Value, Error> {
     match op {
+        Operation::Ping | Operation::Results { .. } | Operation::ResultsStix { .. } => {
+            run_with(&client(conn)?, conn, op).await
+        }
+        local => run_with_no_client(local),
+    }
+}
+
+fn run_with_no_client(op: Operation) -> Result<Value, Error> {
+    match op {
         Operation::Query(q) => Ok(json!({"success": true, "search_id": q})),
         Operation::Status(_) => {
             Ok(json!({"success": true, "status": "COMPLETED", "progress": 100}))
         }
         Operation::Delete(_) => Ok(json!({"success": true})),
         Operation::IsAsync => Ok(Value::Bool(false)),
+        Operation::Ping | Operation::Results { .. } | Operation::ResultsStix { .. } => Err(
+            Error::InvalidArgument("this operation needs a connection to Sysdig".to_owned()),
+        ),
+    }
+}
+
+/// [`run`] with a client built earlier for `conn` (the `host` server keeps
+/// one per connection, so requests reuse its TCP/TLS connections).
+pub async fn run_with(
+    client: &Client,
+    conn: &ConnectionConfig,
+    op: Operation,
+) -> Result<Value, Error> {
+    match op {
+        Operation::Query(_) | Operation::Status(_) | Operation::Delete(_) | Operation::IsAsync => {
+            run_with_no_client(op)
+        }
         Operation::Ping => {
-            client(conn)?.ping().await?;
+            client.ping().await?;
             Ok(json!({"success": true}))
         }
         Operation::Results {
@@ -115,7 +141,7 @@ pub async fn run(conn: &ConnectionConfig, op: Operation) -> Result<Value, Error>
         } => {
             let search = search(&search_id)?;
             let meta = metadata(meta.as_ref())?;
-            let mut page = client(conn)?
+            let mut page = client
                 .results(&search, offset, length, meta.as_ref())
                 .await?;
             preprocess(&mut page.events);
@@ -136,7 +162,7 @@ pub async fn run(conn: &ConnectionConfig, op: Operation) -> Result<Value, Error>
         } => {
             let search = search(&search_id)?;
             let meta = metadata(meta.as_ref())?;
-            let mut page = client(conn)?
+            let mut page = client
                 .results(&search, offset, length, meta.as_ref())
                 .await?;
             let transmitted = millis();

@@ -58,7 +58,23 @@ struct Inner {
     now_ms: fn() -> i64,
     log: LogSink,
     next_id: AtomicU64,
+    clients: std::sync::Mutex<std::collections::HashMap<ClientKey, stixshift_transmit::Client>>,
 }
+
+/// What a Sysdig client is built from; equal keys share one client (and its
+/// pooled TCP/TLS connections).
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    host: String,
+    port: u16,
+    cert: Option<String>,
+    token: String,
+    timeout: u64,
+    result_limit: u64,
+}
+
+/// Most cached clients; the cache is emptied when it is full.
+const MAX_CLIENTS: usize = 64;
 
 /// Server settings.
 #[derive(Clone, Debug)]
@@ -190,6 +206,7 @@ pub fn app_with_log(config: HostConfig, log: LogSink) -> Router {
             now_ms: config.now_ms,
             log,
             next_id: AtomicU64::new(1),
+            clients: std::sync::Mutex::new(std::collections::HashMap::new()),
         }),
     };
     let mut router = Router::new().route(
@@ -365,6 +382,35 @@ fn is_length_limit(e: &axum::Error) -> bool {
 }
 
 impl HostState {
+    /// The Sysdig client for `conn`, built once per distinct connection.
+    pub(crate) fn client(
+        &self,
+        conn: &crate::connection::ConnectionConfig,
+    ) -> Result<stixshift_transmit::Client, crate::error::Error> {
+        let key = ClientKey {
+            host: conn.host.clone(),
+            port: conn.port,
+            cert: conn.self_signed_cert.clone(),
+            token: conn.token.clone(),
+            timeout: conn.options.timeout,
+            result_limit: conn.options.result_limit,
+        };
+        let mut cache = self
+            .inner
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = cache.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = crate::transmit::client(conn)?;
+        if cache.len() >= MAX_CLIENTS {
+            cache.clear();
+        }
+        cache.insert(key, client.clone());
+        Ok(client)
+    }
+
     pub(crate) fn identity(&self) -> Option<&Value> {
         self.inner.identity.as_ref()
     }

@@ -150,5 +150,13 @@ async fn transmission(state: &HostState, path: &str, body: &Value) -> Result<Val
             metadata,
         },
     };
-    crate::transmit::run(&conn, op).await
+    match op {
+        crate::transmit::Operation::Ping
+        | crate::transmit::Operation::Results { .. }
+        | crate::transmit::Operation::ResultsStix { .. } => {
+            let client = state.client(&conn)?;
+            crate::transmit::run_with(&client, &conn, op).await
+        }
+        local => crate::transmit::run(&conn, local).await,
+    }
 }
