@@ -228,6 +228,30 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         Ok(warnings)
     }
 
+    /// Translate and write one event given as its complete JSON text (an
+    /// element of an API page, say): no `Value` is built. Returns the
+    /// warnings for it.
+    pub fn write_event_json(&mut self, text: &str) -> Result<Vec<Warning>, ResultsError> {
+        let index = self.stats.events;
+        let warnings = match self.write_event_fast(text) {
+            Ok((used, result)) => {
+                let warnings = result?;
+                if !text[used..].trim().is_empty() {
+                    return Err(ResultsError::BadEvent {
+                        index,
+                        detail: "trailing characters after the event".to_owned(),
+                    });
+                }
+                warnings
+            }
+            // Not for the fast path: the serde_json path decides (and
+            // reports errors in its words).
+            Err(_) => self.write_event_slice(text.as_bytes())?,
+        };
+        self.flush_buffered()?;
+        Ok(warnings)
+    }
+
     /// Hand what is buffered to the output (the streaming reader does so
     /// before reporting an error, so that the output shows how far it got).
     pub(crate) fn flush_buffered(&mut self) -> std::io::Result<()> {

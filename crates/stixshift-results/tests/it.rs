@@ -650,3 +650,47 @@ fn streaming_agrees_with_values_on_awkward_input() {
         }
     }
 }
+
+/// `BundleWriter::write_event_json` (events as JSON text, as `execute` hands
+/// them over) writes exactly what the streaming reader writes.
+#[test]
+fn events_as_json_text_translate_like_the_reader() {
+    for v21 in [false, true] {
+        let config = Config {
+            stix_2_1: v21,
+            ..Config::default()
+        };
+        let mut events = read("varied.events.json").as_array().unwrap().clone();
+        events.extend(read("spec/r1.events.json").as_array().unwrap().clone());
+        let expected = run(&Value::Array(events.clone()), &config);
+        let mut out = Vec::new();
+        let mut writer = stixshift_results::BundleWriter::new(
+            &mut out,
+            &identity(),
+            &config,
+            FixedEnv::default(),
+            Format::Bundle,
+        )
+        .unwrap();
+        for e in &events {
+            writer.write_event_json(&e.to_string()).unwrap();
+        }
+        writer.finish().unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            expected,
+            "stix_2.1 = {v21}"
+        );
+    }
+    // Trailing text after an event is an error, not a second event.
+    let mut out = Vec::new();
+    let mut writer = stixshift_results::BundleWriter::new(
+        &mut out,
+        &identity(),
+        &Config::default(),
+        FixedEnv::default(),
+        Format::Bundle,
+    )
+    .unwrap();
+    assert!(writer.write_event_json(r#"{"severity": 1} x"#).is_err());
+}

@@ -50,8 +50,9 @@ use serde_json::Value;
 use crate::client::Client;
 use crate::error::TransmitError;
 use crate::search::SearchId;
-use crate::time::event_timestamp_ns;
+use crate::time::timestamp_value_ns;
 use crate::wire::PAGE_SIZE;
+use serde_json::value::RawValue;
 
 /// The continuation token of a search, as stix-shifter passes it between
 /// `results` calls: `{"result_count": 999, "prev_page_token": "<cursor>"}`.
@@ -108,6 +109,34 @@ impl Metadata {
 /// The stream of [`Client::pages`]: one item per non-empty page, `Unpin`.
 pub type PageStream = Pin<Box<dyn Stream<Item = Result<Vec<Value>, TransmitError>> + Send>>;
 
+/// The stream of [`Client::raw_pages`]: the events as unparsed JSON text.
+pub type RawPageStream =
+    Pin<Box<dyn Stream<Item = Result<Vec<Box<RawValue>>, TransmitError>> + Send>>;
+
+/// The only field the window guard reads.
+#[derive(serde::Deserialize)]
+struct Timestamped {
+    #[serde(default)]
+    timestamp: Option<Value>,
+}
+
+/// An event's time, read from its JSON text without building the event.
+fn raw_timestamp_ns(event: &RawValue) -> Option<i128> {
+    let t: Timestamped = serde_json::from_str(event.get()).ok()?;
+    timestamp_value_ns(&t.timestamp?)
+}
+
+fn parse_events(raw: Vec<Box<RawValue>>) -> Result<Vec<Value>, TransmitError> {
+    raw.iter()
+        .map(|e| {
+            serde_json::from_str(e.get()).map_err(|err| TransmitError::InvalidResponse {
+                status: 200,
+                detail: format!("an event is not JSON: {err}"),
+            })
+        })
+        .collect()
+}
+
 /// The answer of [`Client::results`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Page {
@@ -147,7 +176,7 @@ struct Pager {
 impl Pager {
     /// Reads one page; `None` when paging is over. The page may be empty
     /// (all its events skipped or outside the window).
-    async fn next_page(&mut self) -> Result<Option<Vec<Value>>, TransmitError> {
+    async fn next_page(&mut self) -> Result<Option<Vec<Box<RawValue>>>, TransmitError> {
         let wanted = self.end.saturating_sub(self.position);
         if wanted == 0 || self.next == Next::Done {
             return Ok(None);
@@ -181,7 +210,7 @@ impl Pager {
         let mut out = Vec::new();
         let mut kept = 0u64;
         for event in page.data {
-            match event_timestamp_ns(&event) {
+            match raw_timestamp_ns(&event) {
                 Some(ts) if ts < from => {
                     left_window = true;
                     continue;
@@ -294,7 +323,7 @@ impl Client {
         };
         let mut events = Vec::new();
         while let Some(page) = pager.next_page().await? {
-            events.extend(page);
+            events.extend(parse_events(page)?);
         }
         Ok(Page {
             events,
@@ -308,6 +337,16 @@ impl Client {
     /// window guard as [`Client::results`] at offset 0. Empty pages are
     /// not yielded; after an error the stream ends.
     pub fn pages(&self, search: &SearchId, limit: u64) -> PageStream {
+        use futures_util::StreamExt;
+        Box::pin(
+            self.raw_pages(search, limit)
+                .map(|page| page.and_then(parse_events)),
+        )
+    }
+
+    /// [`Client::pages`] with the events as their unparsed JSON text, for
+    /// consumers that parse events themselves (no `Value` is built).
+    pub fn raw_pages(&self, search: &SearchId, limit: u64) -> RawPageStream {
         let pager = Pager {
             client: self.clone(),
             search: search.clone(),
@@ -338,6 +377,24 @@ impl Client {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn raw_timestamps() {
+        let raw = |s: &str| serde_json::value::RawValue::from_string(s.to_owned()).unwrap();
+        assert_eq!(
+            raw_timestamp_ns(&raw(
+                r#"{"id": "a", "timestamp": 7, "x": [1, {"timestamp": 9}]}"#
+            )),
+            Some(7)
+        );
+        assert_eq!(
+            raw_timestamp_ns(&raw(r#"{"timestamp": "1970-01-01T00:00:01Z"}"#)),
+            Some(1_000_000_000)
+        );
+        assert_eq!(raw_timestamp_ns(&raw("{}")), None);
+        assert_eq!(raw_timestamp_ns(&raw(r#""x""#)), None);
+        assert_eq!(raw_timestamp_ns(&raw(r#"{"timestamp": null}"#)), None);
+    }
 
     fn reason(v: Value) -> String {
         match Metadata::from_value(&v) {

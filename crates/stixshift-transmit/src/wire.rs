@@ -2,6 +2,7 @@
 //! independent witness, has separate ones).
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// Ping: `GET /api/v1/secureEvents/status`.
@@ -16,10 +17,10 @@ pub const USER_AGENT: &str = concat!("stixshift/", env!("CARGO_PKG_VERSION"));
 const MAX_MESSAGE_CHARS: usize = 1000;
 
 /// A successful list-events body: `{"data": [...], "page": {"prev", "next", "total"}}`.
-/// Events stay untouched JSON values (key order preserved).
+/// Events stay untouched JSON text (parsed only by whoever consumes them).
 #[derive(Debug, Deserialize)]
 pub(crate) struct EventsPage {
-    pub(crate) data: Vec<Value>,
+    pub(crate) data: Vec<Box<RawValue>>,
     #[serde(default)]
     pub(crate) page: Option<PageInfo>,
 }

@@ -11,6 +11,13 @@ use serde_json::Value;
 use crate::connection::ConnectionConfig;
 use crate::error::Error;
 
+/// The only field de-duplication reads.
+#[derive(serde::Deserialize)]
+struct Identified {
+    #[serde(default)]
+    id: Option<String>,
+}
+
 /// What an `execute` run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExecuteStats {
@@ -78,10 +85,12 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
         .collect::<Result<Vec<_>, _>>()?;
     // Fetch on another task while this one translates: at most two pages
     // wait in the channel, so memory stays flat.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Value>, Error>>(2);
+    type RawPage = Vec<Box<serde_json::value::RawValue>>;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<RawPage, Error>>(2);
     let fetcher = tokio::spawn(async move {
         for search in &searches {
-            let mut pages = client.pages(search, limit);
+            // Events stay JSON text until the bundle writer parses them once.
+            let mut pages = client.raw_pages(search, limit);
             while let Some(page) = pages.next().await {
                 let failed = page.is_err();
                 if tx.send(page.map_err(Error::from)).await.is_err() || failed {
@@ -98,13 +107,13 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
         // (`Config::preprocess`, idempotent): no separate pass here.
         for event in &events {
             // Two queries (windows) can return the same event: keep it once.
-            if let Some(id) = event.get("id").and_then(Value::as_str) {
-                if !seen.insert(id.to_owned()) {
+            if let Ok(Identified { id: Some(id) }) = serde_json::from_str(event.get()) {
+                if !seen.insert(id) {
                     stats.duplicates += 1;
                     continue;
                 }
             }
-            for w in writer.write_event(event)? {
+            for w in writer.write_event_json(event.get())? {
                 eprintln!("warning: {w}");
             }
         }
