@@ -2,9 +2,6 @@
 
 use std::io::{self, Write};
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let stdin = io::stdin();
     let mut stdin = stdin.lock();

@@ -78,6 +78,23 @@ fn metadata(m: Option<&Value>) -> Result<Option<Metadata>, Error> {
     }
 }
 
+/// One `results` call: parse the search id and metadata, fetch, pre-process.
+async fn fetch(
+    client: &Client,
+    search_id: &str,
+    offset: u64,
+    length: u64,
+    meta: Option<&Value>,
+) -> Result<stixshift_transmit::Page, Error> {
+    let search = search(search_id)?;
+    let meta = metadata(meta)?;
+    let mut page = client
+        .results(&search, offset, length, meta.as_ref())
+        .await?;
+    preprocess(&mut page.events);
+    Ok(page)
+}
+
 /// Apply the connector's per-event pre-processing (the reference does it at
 /// transmit time); problems with single events go to stderr, never fail the page.
 pub fn preprocess(events: &mut [Value]) {
@@ -139,12 +156,7 @@ pub async fn run_with(
             length,
             metadata: meta,
         } => {
-            let search = search(&search_id)?;
-            let meta = metadata(meta.as_ref())?;
-            let mut page = client
-                .results(&search, offset, length, meta.as_ref())
-                .await?;
-            preprocess(&mut page.events);
+            let page = fetch(client, &search_id, offset, length, meta.as_ref()).await?;
             let mut doc = Map::new();
             doc.insert("success".into(), Value::Bool(true));
             doc.insert("data".into(), Value::Array(page.events));
@@ -160,13 +172,8 @@ pub async fn run_with(
             identity,
             metadata: meta,
         } => {
-            let search = search(&search_id)?;
-            let meta = metadata(meta.as_ref())?;
-            let mut page = client
-                .results(&search, offset, length, meta.as_ref())
-                .await?;
+            let page = fetch(client, &search_id, offset, length, meta.as_ref()).await?;
             let transmitted = millis();
-            preprocess(&mut page.events);
             let config = crate::connector::results_config(&conn.options);
             let mut bundle = stixshift_results::translate_values(
                 &identity,

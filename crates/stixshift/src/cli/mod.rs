@@ -282,15 +282,7 @@ fn dispatch(cli: Cli, io: &mut Io<'_>) -> io::Result<i32> {
             }
             Err(e) => fail(io, &e),
         },
-        Command::Configs { module } => {
-            if let Some(m) = &module {
-                if let Err(e) = connector::check_module(m) {
-                    return fail(io, &e);
-                }
-            }
-            print_json(io.stdout, &connector::configs_json())?;
-            Ok(EXIT_OK)
-        }
+        Command::Configs { module } => listing(io, module.as_deref(), connector::configs_json),
         Command::Host(args) => host(args, io),
         Command::Transmit(args) => transmit(args, io),
         Command::Execute(args) => execute(args, io),
@@ -302,15 +294,7 @@ fn dispatch(cli: Cli, io: &mut Io<'_>) -> io::Result<i32> {
                 Err(e) => usage(io, &format!("{e:#}")),
             }
         }
-        Command::Modules { module } => {
-            if let Some(m) = &module {
-                if let Err(e) = connector::check_module(m) {
-                    return fail(io, &e);
-                }
-            }
-            print_json(io.stdout, &connector::modules_json())?;
-            Ok(EXIT_OK)
-        }
+        Command::Modules { module } => listing(io, module.as_deref(), connector::modules_json),
     }
 }
 
@@ -396,6 +380,15 @@ fn host(args: HostArgs, io: &mut Io<'_>) -> io::Result<i32> {
         crate::host::shutdown_signal(),
     ))?;
     writeln!(io.stderr, "stixshift host: stopped")?;
+    Ok(EXIT_OK)
+}
+
+/// `configs` / `modules`: a document, after checking the optional module.
+fn listing(io: &mut Io<'_>, module: Option<&str>, doc: fn() -> Value) -> io::Result<i32> {
+    if let Some(Err(e)) = module.map(connector::check_module) {
+        return fail(io, &e);
+    }
+    print_json(io.stdout, &doc())?;
     Ok(EXIT_OK)
 }
 
