@@ -7,15 +7,7 @@ cd "$(dirname "$0")/.."
 out=target/bench; mkdir -p "$out"
 N=${N:-10000}
 
-REF_PY=${REF_PY:-}
-if [ -z "$REF_PY" ]; then
-  if [ -x /opt/refvenv/bin/python ]; then REF_PY=/opt/refvenv/bin/python; else
-    python3 -m venv "$out/refvenv"
-    "$out/refvenv/bin/pip" install -q stix-shifter==8.1.3 stix-shifter-utils==8.1.3 stix-shifter-modules-sysdig==8.1.3
-    REF_PY="$out/refvenv/bin/python"
-  fi
-fi
-REF_CLI="$(dirname "$REF_PY")/stix-shifter"
+. bench/refvenv.sh
 
 bash scripts/build-static.sh -q >/dev/null
 BIN=target/x86_64-unknown-linux-gnu/release/stixshift
