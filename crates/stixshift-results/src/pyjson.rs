@@ -72,6 +72,10 @@ impl Formatter for PyFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // Most text is plain ASCII: one check, one write.
+        if fragment.bytes().all(|b| b < 0x7f) {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             // Python escapes everything outside ' '..='~' (DEL included).
