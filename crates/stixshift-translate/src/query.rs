@@ -192,7 +192,14 @@ pub fn translate(pattern: &str, config: &QueryConfig<'_>) -> Result<Translation,
     let mut windows = Vec::new();
     for (window, filters) in groups {
         let filter = filters.join(&joiner);
-        for piece in split_window(window) {
+        let pieces = split_window(window);
+        if pieces.len() > MAX_QUERIES_PER_WINDOW {
+            return Err(QueryError::Unsupported(format!(
+                "the START/STOP window spans {} days: more than {MAX_QUERIES_PER_WINDOW} queries of at most 14 days; narrow it",
+                (window.to - window.from) / (86_400 * 1_000_000_000)
+            )));
+        }
+        for piece in pieces {
             queries.push(format!(
                 "from={}&to={}&filter=({filter})andsource!=\"auditTrail\"",
                 piece.from, piece.to
@@ -208,6 +215,10 @@ pub fn translate(pattern: &str, config: &QueryConfig<'_>) -> Result<Translation,
         windows,
     })
 }
+
+/// Most queries one START/STOP window may be split into (1000 windows of
+/// 14 days: 38 years).
+pub const MAX_QUERIES_PER_WINDOW: usize = 1000;
 
 /// Consecutive windows of at most 14 days covering `w`.
 pub fn split_window(w: Window) -> Vec<Window> {
@@ -835,6 +846,28 @@ mod tests {
             }
         }
         assert_eq!(invert_severity(">", 50), ("<", 5));
+    }
+
+    #[test]
+    fn absurd_windows_are_refused() {
+        let config = QueryConfig {
+            mapping: QueryMapping::default_for(false),
+            time_range_minutes: Some(5),
+            now_ms: 0,
+            explain: false,
+        };
+        let err = translate(
+            "[x-ibm-finding:name = 'a'] START t'0001-01-01T00:00:00Z' STOP t'9999-12-31T00:00:00Z'",
+            &config,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("more than 1000 queries"), "{err}");
+        let ok = translate(
+            "[x-ibm-finding:name = 'a'] START t'2000-01-01T00:00:00Z' STOP t'2030-01-01T00:00:00Z'",
+            &config,
+        )
+        .unwrap();
+        assert_eq!(ok.queries.len(), 783);
     }
 
     #[test]
