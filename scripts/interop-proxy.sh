@@ -54,7 +54,7 @@ have_pinned() {
 import sys
 from importlib.metadata import version
 want = sys.argv[1]
-for pkg in ("stix-shifter", "stix-shifter-utils", "stix-shifter-modules-proxy"):
+for pkg in ("stix-shifter", "stix-shifter-utils", "stix-shifter-modules-proxy", "stix-shifter-modules-sysdig"):
     assert version(pkg) == want, pkg
 EOF
 }
@@ -69,7 +69,8 @@ if ! have_pinned; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     "stix-shifter==$STIX_SHIFTER_VERSION" \
     "stix-shifter-utils==$STIX_SHIFTER_VERSION" \
-    "stix-shifter-modules-proxy==$STIX_SHIFTER_VERSION"
+    "stix-shifter-modules-proxy==$STIX_SHIFTER_VERSION" \
+    "stix-shifter-modules-sysdig==$STIX_SHIFTER_VERSION"
   have_pinned || { echo "cannot install stix-shifter $STIX_SHIFTER_VERSION" >&2; exit 1; }
 fi
 PY="$VENV/bin/python"
@@ -116,7 +117,7 @@ wait_for() {
 echo "== simulator and stixshift host on loopback"
 IDENTITY='{"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff", "name": "sysdig", "identity_class": "events"}'
 "$BIN" simulate --host 127.0.0.1 --port 0 --tls --cert-out "$WORK/sim-ca.pem" \
-  --generate 400 --seed 7 --no-examples --quiet \
+  --generate 2500 --seed 7 --no-examples --quiet \
   --start 2024-01-01T00:00:00Z --end 2024-01-08T00:00:00Z \
   2>"$WORK/sim.log" >/dev/null &
 PIDS+=($!)
@@ -255,6 +256,22 @@ same "transmit proxy results_stix 0 5 <identity>" \
   "$(theirs transmit proxy "$PC" "$PK" results_stix "$QUERY" 0 5 "$IDENTITY")" \
   "$(ours transmit sysdig "$DC" "$DK" results_stix "$QUERY" 0 5 "$IDENTITY")" bundle
 same "transmit proxy delete" "$(theirs transmit proxy "$PC" "$PK" delete "$QUERY")" "$(ours transmit sysdig "$DC" "$DK" delete "$QUERY")" exact
+
+echo "== the reference's own sysdig client against \`stixshift simulate\`"
+# stix-shifter's sysdig module talks to the simulator directly: it must ping
+# and page through it, and get the same events, in the same order, as
+# stixshift's client (the simulated events all lie inside the query window).
+same "transmit sysdig ping (reference client -> simulator)" \
+  "$(theirs transmit sysdig "$DC" "$DK" ping)" "$(ours transmit sysdig "$DC" "$DK" ping)" exact
+# More than two pages of 999: the reference follows its cursors too.
+QUERY_ALL=$(ours translate sysdig query '{}' "[x-sysdig-cluster:name != 'dummycluster'] START t'2024-01-01T00:00:00Z' STOP t'2024-01-08T00:00:00Z'" "$DO" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["queries"][0])')
+IDS_THEIRS=$(theirs transmit sysdig "$DC" "$DK" results "$QUERY_ALL" 0 10000 | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps([e["id"] for e in d.get("data", [])]))')
+IDS_OURS=$(ours transmit sysdig "$DC" "$DK" results "$QUERY_ALL" 0 10000 | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps([e["id"] for e in d.get("data", [])]))')
+if [ "$IDS_THEIRS" = "$IDS_OURS" ] && [ "$IDS_OURS" != "[]" ]; then
+  pass "transmit sysdig results 0 10000 (reference client -> simulator): $("$PY" -c 'import json,sys; print(len(json.loads(sys.argv[1])))' "$IDS_OURS") events, same ids in the same order"
+else
+  fail "transmit sysdig results 0 10000: the reference's ids differ from stixshift's"
+fi
 
 echo "== execute"
 # 8.1.3 as published: results translation through the proxy module crashes
