@@ -130,6 +130,30 @@ impl fmt::Display for Comparison {
     }
 }
 
+/// `left OP right` for a left-associative operator of precedence `prec`;
+/// each operand comes with its own precedence (`None` for an atom) and gets
+/// parentheses where the tree needs them: a looser operand on either side, an
+/// equally tight one on the right.
+fn write_binary(
+    f: &mut fmt::Formatter<'_>,
+    keyword: &str,
+    prec: u8,
+    (left, left_prec): (&impl fmt::Display, Option<u8>),
+    (right, right_prec): (&impl fmt::Display, Option<u8>),
+) -> fmt::Result {
+    if left_prec.is_some_and(|p| p < prec) {
+        write!(f, "({left})")?;
+    } else {
+        write!(f, "{left}")?;
+    }
+    write!(f, " {keyword} ")?;
+    if right_prec.is_some_and(|p| p <= prec) {
+        write!(f, "({right})")
+    } else {
+        write!(f, "{right}")
+    }
+}
+
 fn bool_prec(op: BoolOp) -> u8 {
     match op {
         BoolOp::And => 2,
@@ -142,25 +166,17 @@ impl fmt::Display for ComparisonExpr {
         match self {
             ComparisonExpr::Comparison(c) => write!(f, "{c}"),
             ComparisonExpr::Binary { op, left, right } => {
-                let prec = bool_prec(*op);
-                let needs = |e: &ComparisonExpr, right_side: bool| match e {
-                    ComparisonExpr::Binary { op: inner, .. } => {
-                        let p = bool_prec(*inner);
-                        p < prec || (right_side && p == prec)
-                    }
-                    ComparisonExpr::Comparison(_) => false,
+                let prec = |e: &ComparisonExpr| match e {
+                    ComparisonExpr::Binary { op, .. } => Some(bool_prec(*op)),
+                    ComparisonExpr::Comparison(_) => None,
                 };
-                if needs(left, false) {
-                    write!(f, "({left})")?;
-                } else {
-                    write!(f, "{left}")?;
-                }
-                write!(f, " {} ", op.keyword())?;
-                if needs(right, true) {
-                    write!(f, "({right})")
-                } else {
-                    write!(f, "{right}")
-                }
+                write_binary(
+                    f,
+                    op.keyword(),
+                    bool_prec(*op),
+                    (left, prec(left)),
+                    (right, prec(right)),
+                )
             }
         }
     }
@@ -210,25 +226,17 @@ impl fmt::Display for ObservationExpr {
                 }
             }
             ObservationExpr::Binary { op, left, right } => {
-                let prec = op.precedence();
-                let needs = |e: &ObservationExpr, right_side: bool| match e {
-                    ObservationExpr::Binary { op: inner, .. } => {
-                        let p = inner.precedence();
-                        p < prec || (right_side && p == prec)
-                    }
-                    _ => false,
+                let prec = |e: &ObservationExpr| match e {
+                    ObservationExpr::Binary { op, .. } => Some(op.precedence()),
+                    _ => None,
                 };
-                if needs(left, false) {
-                    write!(f, "({left})")?;
-                } else {
-                    write!(f, "{left}")?;
-                }
-                write!(f, " {} ", op.keyword())?;
-                if needs(right, true) {
-                    write!(f, "({right})")
-                } else {
-                    write!(f, "{right}")
-                }
+                write_binary(
+                    f,
+                    op.keyword(),
+                    op.precedence(),
+                    (left, prec(left)),
+                    (right, prec(right)),
+                )
             }
         }
     }
