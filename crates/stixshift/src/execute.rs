@@ -85,7 +85,8 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
         .collect::<Result<Vec<_>, _>>()?;
     // Fetch on another task while this one translates: at most two pages
     // wait in the channel, so memory stays flat.
-    type RawPage = Vec<Box<serde_json::value::RawValue>>;
+    // Each event with its `id` (read on the fetching task, which has time to spare).
+    type RawPage = Vec<(Box<serde_json::value::RawValue>, Option<String>)>;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<RawPage, Error>>(2);
     let fetcher = tokio::spawn(async move {
         for search in &searches {
@@ -93,7 +94,18 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
             let mut pages = client.raw_pages(search, limit);
             while let Some(page) = pages.next().await {
                 let failed = page.is_err();
-                if tx.send(page.map_err(Error::from)).await.is_err() || failed {
+                let page = page.map_err(Error::from).map(|events| {
+                    events
+                        .into_iter()
+                        .map(|e| {
+                            let id = serde_json::from_str::<Identified>(e.get())
+                                .ok()
+                                .and_then(|i| i.id);
+                            (e, id)
+                        })
+                        .collect::<RawPage>()
+                });
+                if tx.send(page).await.is_err() || failed {
                     return;
                 }
             }
@@ -105,9 +117,9 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
         stats.events += events.len();
         // The bundle writer applies the connector's pre-processing itself
         // (`Config::preprocess`, idempotent): no separate pass here.
-        for event in &events {
+        for (event, id) in events {
             // Two queries (windows) can return the same event: keep it once.
-            if let Ok(Identified { id: Some(id) }) = serde_json::from_str(event.get()) {
+            if let Some(id) = id {
                 if !seen.insert(id) {
                     stats.duplicates += 1;
                     continue;
