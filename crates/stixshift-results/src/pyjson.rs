@@ -150,11 +150,16 @@ pub fn to_string_pretty<T: Serialize + ?Sized>(value: &T) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// Write `value` as `json.dumps(value)` does (one line).
+pub fn to_writer_compact<W: Write, T: Serialize + ?Sized>(writer: W, value: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(writer, PyFormatter::compact());
+    value.serialize(&mut ser).map_err(io::Error::from)
+}
+
 /// `json.dumps(value)` (one line) as a `String`.
 pub fn to_string_compact<T: Serialize + ?Sized>(value: &T) -> String {
     let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, PyFormatter::compact());
-    let _ = value.serialize(&mut ser);
+    let _ = to_writer_compact(&mut out, value);
     String::from_utf8(out).unwrap_or_default()
 }
 

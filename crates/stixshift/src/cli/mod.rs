@@ -564,6 +564,12 @@ impl<W: Write> Write for CountingWriter<W> {
     }
 }
 
+/// `{"queries": [...]}`, borrowed.
+#[derive(serde::Serialize)]
+struct Queries<'a> {
+    queries: &'a [String],
+}
+
 /// `--batch`: one pattern per input line, one compact JSON result per line.
 fn batch_query(options: &Options, io: &mut Io<'_>) -> io::Result<i32> {
     let now = (io.now_ms)();
@@ -586,14 +592,19 @@ fn batch_query(options: &Options, io: &mut Io<'_>) -> io::Result<i32> {
             break;
         }
         let pattern = line.trim_end_matches(['\n', '\r']);
-        let doc = match stixshift_translate::query::translate(pattern, &config) {
-            Ok(t) => connector::queries_json(&t),
+        match stixshift_translate::query::translate(pattern, &config) {
+            // Written straight from the queries, without building a document.
+            Ok(t) => stixshift_results::pyjson::to_writer_compact(
+                &mut out,
+                &Queries {
+                    queries: &t.queries,
+                },
+            )?,
             Err(e) => {
                 status = EXIT_FAILED;
-                Error::from(e).to_json()
+                stixshift_results::pyjson::to_writer_compact(&mut out, &Error::from(e).to_json())?;
             }
-        };
-        out.write_all(stixshift_results::pyjson::to_string_compact(&doc).as_bytes())?;
+        }
         out.write_all(b"\n")?;
     }
     out.flush()?;
