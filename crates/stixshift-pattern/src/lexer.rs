@@ -196,7 +196,18 @@ impl<'a> Lexer<'a> {
     /// Skip whitespace and comments.
     fn skip_trivia(&mut self) -> Result<(), PatternError> {
         loop {
+            // Fast path: ASCII blanks.
+            let bytes = self.src.as_bytes();
+            while self.pos < bytes.len() && matches!(bytes[self.pos], b' ' | b'\t' | b'\r' | b'\n')
+            {
+                self.pos += 1;
+            }
             let rest = self.rest();
+            match rest.as_bytes().first() {
+                None => return Ok(()),
+                Some(b) if b.is_ascii() && !matches!(b, b'/' | 0x0b | 0x0c) => return Ok(()),
+                _ => {}
+            }
             if let Some(c) = rest.chars().next() {
                 if is_pattern_space(c) {
                     self.pos += c.len_utf8();
@@ -408,33 +419,46 @@ impl<'a> Lexer<'a> {
 
     fn string(&mut self) -> Result<Tok, PatternError> {
         let start = self.pos;
+        let bytes = self.src.as_bytes();
         let mut out = String::new();
-        let mut chars = self.src[start + 1..].char_indices();
+        let mut i = start + 1;
+        let mut run = i; // start of the text not yet copied
         loop {
-            match chars.next() {
+            match bytes.get(i) {
                 None => {
                     return Err(self.err(ErrorKind::UnterminatedString, start, self.src.len()));
                 }
-                Some((i, '\'')) => {
-                    self.pos = start + 1 + i + 1;
+                Some(b'\'') => {
+                    out.push_str(&self.src[run..i]);
+                    self.pos = i + 1;
                     return Ok(Tok::Str(out));
                 }
-                Some((i, '\\')) => match chars.next() {
-                    Some((_, '\'')) => out.push('\''),
-                    Some((_, '\\')) => out.push('\\'),
-                    Some((j, other)) => {
-                        let at = start + 1 + i;
-                        return Err(self.err(
-                            ErrorKind::InvalidEscape(other),
-                            at,
-                            start + 1 + j + other.len_utf8(),
-                        ));
+                Some(b'\\') => {
+                    out.push_str(&self.src[run..i]);
+                    match bytes.get(i + 1) {
+                        Some(b'\'') => out.push('\''),
+                        Some(b'\\') => out.push('\\'),
+                        Some(_) => {
+                            let other = self.src[i + 1..].chars().next().unwrap_or('\\');
+                            return Err(self.err(
+                                ErrorKind::InvalidEscape(other),
+                                i,
+                                i + 1 + other.len_utf8(),
+                            ));
+                        }
+                        None => {
+                            return Err(self.err(
+                                ErrorKind::UnterminatedString,
+                                start,
+                                self.src.len(),
+                            ))
+                        }
                     }
-                    None => {
-                        return Err(self.err(ErrorKind::UnterminatedString, start, self.src.len()))
-                    }
-                },
-                Some((_, c)) => out.push(c),
+                    i += 2;
+                    run = i;
+                }
+                // Multi-byte UTF-8 sequences never contain `'` or `\\` bytes.
+                Some(_) => i += 1,
             }
         }
     }

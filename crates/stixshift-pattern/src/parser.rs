@@ -236,12 +236,11 @@ impl<'a> Parser<'a> {
     }
 
     fn timestamp(&mut self) -> PResult<Timestamp> {
-        match &self.current.tok {
-            Tok::Timestamp(t) => {
-                let t = t.clone();
-                self.bump()?;
-                Ok(t)
-            }
+        if !matches!(self.current.tok, Tok::Timestamp(_)) {
+            return self.expected(Expect::Timestamp);
+        }
+        match self.bump()?.tok {
+            Tok::Timestamp(t) => Ok(t),
             _ => self.expected(Expect::Timestamp),
         }
     }
@@ -338,12 +337,11 @@ impl<'a> Parser<'a> {
                 Operand::Constant(self.constant(Expect::OrderableLiteral)?)
             }
             ComparisonOp::In => Operand::Set(self.set()?),
-            _ => match &self.current.tok {
-                Tok::Str(s) => {
-                    let s = s.clone();
-                    self.bump()?;
-                    Operand::Constant(Constant::String(s))
-                }
+            _ => match self.current.tok {
+                Tok::Str(_) => match self.bump()?.tok {
+                    Tok::Str(s) => Operand::Constant(Constant::String(s)),
+                    _ => return self.expected(Expect::StringLiteral),
+                },
                 _ => return self.expected(Expect::StringLiteral),
             },
         };
@@ -382,26 +380,40 @@ impl<'a> Parser<'a> {
 
     /// A literal; booleans only where `expect` is [`Expect::Literal`].
     fn constant(&mut self, expect: Expect) -> PResult<Constant> {
-        let c = match &self.current.tok {
-            Tok::Int(text, _) => Constant::Int(text.clone()),
-            Tok::Float(_, v, _) => Constant::Float(*v),
-            Tok::Str(s) => Constant::String(s.clone()),
-            Tok::Bool(b) if expect == Expect::Literal => Constant::Bool(*b),
-            Tok::Timestamp(t) => Constant::Timestamp(t.clone()),
-            Tok::Hex(h) => Constant::Hex(h.clone()),
-            Tok::Binary(b) => Constant::Binary(b.clone()),
-            _ => return self.expected(expect),
+        let literal = match self.current.tok {
+            Tok::Int(..)
+            | Tok::Float(..)
+            | Tok::Str(_)
+            | Tok::Timestamp(_)
+            | Tok::Hex(_)
+            | Tok::Binary(_) => true,
+            Tok::Bool(_) => expect == Expect::Literal,
+            _ => false,
         };
-        self.bump()?;
-        Ok(c)
+        if !literal {
+            return self.expected(expect);
+        }
+        // The token's text moves into the tree (no copy).
+        Ok(match self.bump()?.tok {
+            Tok::Int(text, _) => Constant::Int(text),
+            Tok::Float(_, v, _) => Constant::Float(v),
+            Tok::Str(s) => Constant::String(s),
+            Tok::Bool(b) => Constant::Bool(b),
+            Tok::Timestamp(t) => Constant::Timestamp(t),
+            Tok::Hex(h) => Constant::Hex(h),
+            Tok::Binary(b) => Constant::Binary(b),
+            _ => return self.expected(expect),
+        })
     }
 
     fn object_path(&mut self) -> PResult<ObjectPath> {
-        let object_type = match &self.current.tok {
-            Tok::Ident(name, _) => name.clone(),
+        if !matches!(self.current.tok, Tok::Ident(..)) {
+            return self.expected(Expect::ObjectType);
+        }
+        let object_type = match self.bump()?.tok {
+            Tok::Ident(name, _) => name,
             _ => return self.expected(Expect::ObjectType),
         };
-        self.bump()?;
         self.eat(&Tok::Colon, Expect::Colon)?;
         let mut steps = vec![PathStep::Key(self.key()?)];
         loop {
@@ -427,13 +439,13 @@ impl<'a> Parser<'a> {
     }
 
     fn key(&mut self) -> PResult<String> {
-        let key = match &self.current.tok {
-            Tok::Ident(name, false) => name.clone(),
-            Tok::Str(s) => s.clone(),
-            _ => return self.expected(Expect::PropertyKey),
-        };
-        self.bump()?;
-        Ok(key)
+        if !matches!(self.current.tok, Tok::Ident(_, false) | Tok::Str(_)) {
+            return self.expected(Expect::PropertyKey);
+        }
+        match self.bump()?.tok {
+            Tok::Ident(name, _) | Tok::Str(name) => Ok(name),
+            _ => self.expected(Expect::PropertyKey),
+        }
     }
 }
 

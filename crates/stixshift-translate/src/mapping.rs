@@ -7,7 +7,7 @@
 //! `stix_2_1/from_stix_map.json`. A user's `options.mapping` replaces any of
 //! them through the same parse-and-check path.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -75,18 +75,18 @@ impl FieldType {
 #[derive(Clone, Debug)]
 pub struct QueryMapping {
     /// `object type → property text → Sysdig fields`.
-    pub from_stix: HashMap<String, HashMap<String, Vec<String>>>,
+    pub from_stix: FxHashMap<String, FxHashMap<String, Vec<String>>>,
     /// `operators.json` keys (`ComparisonComparators.Equal`, ...) → text.
-    pub operators: HashMap<String, String>,
+    pub operators: FxHashMap<String, String>,
     /// Sysdig field → type (`config_map.json`).
-    pub field_types: HashMap<String, FieldType>,
+    pub field_types: FxHashMap<String, FieldType>,
     raw: [Value; 3],
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ObjectEntry {
-    fields: HashMap<String, Vec<String>>,
+    fields: FxHashMap<String, Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -123,12 +123,12 @@ pub const KNOWN_OPERATOR_KEYS: &[&str] = &[
 
 fn parse_from_stix(
     v: &Value,
-) -> Result<HashMap<String, HashMap<String, Vec<String>>>, MappingError> {
+) -> Result<FxHashMap<String, FxHashMap<String, Vec<String>>>, MappingError> {
     let file = "from_stix_map";
     let obj = v
         .as_object()
         .ok_or_else(|| MappingError::new(file, "", "expected an object"))?;
-    let mut out = HashMap::new();
+    let mut out = FxHashMap::default();
     for (ty, entry) in obj {
         let pointer = format!("/{}", escape_pointer(ty));
         let entry: ObjectEntry = serde_json::from_value(entry.clone())
@@ -147,12 +147,12 @@ fn parse_from_stix(
     Ok(out)
 }
 
-fn parse_operators(v: &Value) -> Result<HashMap<String, String>, MappingError> {
+fn parse_operators(v: &Value) -> Result<FxHashMap<String, String>, MappingError> {
     let file = "operators";
     let obj = v
         .as_object()
         .ok_or_else(|| MappingError::new(file, "", "expected an object"))?;
-    let mut out = HashMap::new();
+    let mut out = FxHashMap::default();
     for (k, text) in obj {
         let pointer = format!("/{}", escape_pointer(k));
         if !KNOWN_OPERATOR_KEYS.contains(&k.as_str()) {
@@ -166,10 +166,10 @@ fn parse_operators(v: &Value) -> Result<HashMap<String, String>, MappingError> {
     Ok(out)
 }
 
-fn parse_config_map(v: &Value) -> Result<HashMap<String, FieldType>, MappingError> {
+fn parse_config_map(v: &Value) -> Result<FxHashMap<String, FieldType>, MappingError> {
     let c: ConfigMapFile = serde_json::from_value(v.clone())
         .map_err(|e| MappingError::new("config_map", "", e.to_string()))?;
-    let mut out = HashMap::new();
+    let mut out = FxHashMap::default();
     // Later lists win on a field listed twice; the embedded file lists none twice.
     for (list, ty) in [
         (&c.string_supported_fields, FieldType::String),
@@ -219,9 +219,9 @@ fn default_raw(stix_2_1: bool) -> [Value; 3] {
 impl QueryMapping {
     fn empty() -> Self {
         QueryMapping {
-            from_stix: HashMap::new(),
-            operators: HashMap::new(),
-            field_types: HashMap::new(),
+            from_stix: FxHashMap::default(),
+            operators: FxHashMap::default(),
+            field_types: FxHashMap::default(),
             raw: [Value::Null, Value::Null, Value::Null],
         }
     }
@@ -303,7 +303,7 @@ mod tests {
     fn embedded_files_parse_and_check() {
         for v21 in [false, true] {
             let m = QueryMapping::check_embedded(v21).unwrap();
-            let attributes: usize = m.from_stix.values().map(HashMap::len).sum();
+            let attributes: usize = m.from_stix.values().map(FxHashMap::len).sum();
             assert_eq!(attributes, 26, "the spec lists 26 searchable attributes");
             for (ty, props) in &m.from_stix {
                 for (prop, fields) in props {
