@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::run_cli;
+use crate::{run_cli, scrub};
 
 const W: &str = "START t'2023-10-25T16:43:26.000Z' STOP t'2023-11-05T16:43:26.000Z'";
 
@@ -286,20 +286,6 @@ fn results_example(id: &str) -> (Value, Value) {
 }
 
 const IDENTITY: &str = r#"{"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff", "name": "sysdig", "identity_class": "events", "created": "2023-08-01T06:06:52.305Z", "modified": "2023-08-02T06:06:52.305Z"}"#;
-
-/// Remove what is random or clock-dependent (ids of the bundle and the
-/// observed-data, created/modified).
-fn scrub(mut bundle: Value) -> Value {
-    bundle["id"] = Value::Null;
-    for o in bundle["objects"].as_array_mut().unwrap() {
-        if o["type"] == "observed-data" {
-            o["id"] = Value::Null;
-            o["created"] = Value::Null;
-            o["modified"] = Value::Null;
-        }
-    }
-    bundle
-}
 
 #[test]
 fn results_r1_through_the_cli_equals_the_reference() {

@@ -5,6 +5,21 @@ mod examples;
 mod host;
 mod transmit;
 
+/// A bundle without what is random or clock-dependent: the ids of the
+/// bundle and of the observed-data objects, their created/modified times.
+pub(crate) fn scrub(mut bundle: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    bundle["id"] = Value::Null;
+    for o in bundle["objects"].as_array_mut().unwrap() {
+        if o["type"] == "observed-data" {
+            o["id"] = Value::Null;
+            o["created"] = Value::Null;
+            o["modified"] = Value::Null;
+        }
+    }
+    bundle
+}
+
 /// Run the CLI in process with a fixed clock; returns (exit code, stdout, stderr).
 pub(crate) fn run_cli(args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut input = std::io::Cursor::new(stdin.as_bytes().to_vec());

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use stixshift_simulator::{generate, Config, Running, DEFAULT_TOKEN};
 
-use crate::run_cli;
+use crate::{run_cli, scrub};
 
 /// 2023-11-01T00:00:00Z .. 2023-11-08T00:00:00Z.
 const FROM_NS: i64 = 1_698_796_800_000_000_000;
@@ -82,18 +82,6 @@ fn query_for(pattern: &str) -> String {
     let v = json_out(&out);
     assert_eq!(v["queries"].as_array().unwrap().len(), 1);
     v["queries"][0].as_str().unwrap().to_owned()
-}
-
-fn scrub(mut bundle: Value) -> Value {
-    bundle["id"] = Value::Null;
-    for o in bundle["objects"].as_array_mut().unwrap() {
-        if o["type"] == "observed-data" {
-            o["id"] = Value::Null;
-            o["created"] = Value::Null;
-            o["modified"] = Value::Null;
-        }
-    }
-    bundle
 }
 
 #[test]
