@@ -839,9 +839,11 @@ fn demo(args: DemoArgs, io: &mut Io<'_>) -> io::Result<i32> {
     if let Some(s) = stats {
         writeln!(
             io.stderr,
-            "stixshift demo: {} queries, {} pages, {} events over HTTPS -> a bundle of {} observed-data in {:.0} ms",
+            "stixshift demo: {} quer{}, {} page{}, {} events over HTTPS -> a bundle of {} observed-data in {:.0} ms",
             s.queries,
+            if s.queries == 1 { "y" } else { "ies" },
             s.pages,
+            if s.pages == 1 { "" } else { "s" },
             s.events,
             s.observed_data,
             started.elapsed().as_secs_f64() * 1e3
