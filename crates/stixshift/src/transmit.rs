@@ -78,7 +78,7 @@ fn metadata(m: Option<&Value>) -> Result<Option<Metadata>, Error> {
     }
 }
 
-/// One `results` call: parse the search id and metadata, fetch, pre-process.
+/// One `results` call: parse the search id and metadata, fetch.
 async fn fetch(
     client: &Client,
     search_id: &str,
@@ -88,11 +88,9 @@ async fn fetch(
 ) -> Result<stixshift_transmit::Page, Error> {
     let search = search(search_id)?;
     let meta = metadata(meta)?;
-    let mut page = client
+    Ok(client
         .results(&search, offset, length, meta.as_ref())
-        .await?;
-    preprocess(&mut page.events);
-    Ok(page)
+        .await?)
 }
 
 /// Apply the connector's per-event pre-processing (the reference does it at
@@ -156,7 +154,8 @@ pub async fn run_with(
             length,
             metadata: meta,
         } => {
-            let page = fetch(client, &search_id, offset, length, meta.as_ref()).await?;
+            let mut page = fetch(client, &search_id, offset, length, meta.as_ref()).await?;
+            preprocess(&mut page.events);
             let mut doc = Map::new();
             doc.insert("success".into(), Value::Bool(true));
             doc.insert("data".into(), Value::Array(page.events));
@@ -174,13 +173,17 @@ pub async fn run_with(
         } => {
             let page = fetch(client, &search_id, offset, length, meta.as_ref()).await?;
             let transmitted = millis();
+            // The translator applies the pre-processing itself (`Config::preprocess`).
             let config = crate::connector::results_config(&conn.options);
-            let mut bundle = stixshift_results::translate_values(
+            let (mut bundle, warnings) = stixshift_results::translate_values_with_warnings(
                 &identity,
                 &page.events,
                 &config,
                 stixshift_results::SystemEnv,
             )?;
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
             if let Value::Object(b) = &mut bundle {
                 b.insert(
                     "stats".into(),
