@@ -58,6 +58,14 @@ fn host_ok(host: &str) -> bool {
     })
 }
 
+/// The entries of `map` whose keys are not `allowed`.
+fn extra_keys(map: &Map<String, Value>, allowed: &[&str]) -> Map<String, Value> {
+    map.iter()
+        .filter(|(k, _)| !allowed.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 fn unexpected(section: &str, items: Map<String, Value>) -> Error {
     let mut inner = Map::new();
     inner.insert(section.to_owned(), Value::Object(items));
@@ -79,29 +87,17 @@ pub fn parse(connection: &Value, configuration: &Value) -> Result<ConnectionConf
         .as_object()
         .ok_or_else(|| Error::Connection("configuration must be a JSON object".to_owned()))?;
 
-    let extra: Map<String, Value> = conn
-        .iter()
-        .filter(|(k, _)| !CONNECTION_KEYS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let extra = extra_keys(conn, CONNECTION_KEYS);
     if !extra.is_empty() {
         return Err(unexpected("connection", extra));
     }
-    let extra: Map<String, Value> = config
-        .iter()
-        .filter(|(k, _)| *k != "auth")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let extra = extra_keys(config, &["auth"]);
     if !extra.is_empty() {
         return Err(unexpected("configuration", extra));
     }
     let auth = config.get("auth").and_then(Value::as_object);
     if let Some(auth) = auth {
-        let extra: Map<String, Value> = auth
-            .iter()
-            .filter(|(k, _)| *k != "token")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let extra = extra_keys(auth, &["token"]);
         if !extra.is_empty() {
             let mut wrap = Map::new();
             wrap.insert("auth".to_owned(), Value::Object(extra));

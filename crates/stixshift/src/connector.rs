@@ -48,13 +48,24 @@ pub fn translate_query(
     explain: bool,
 ) -> Result<Translation, Error> {
     let mapping = query_mapping(options)?;
-    let config = QueryConfig {
-        mapping: &mapping,
+    let config = query_config(&mapping, options, now_ms, explain);
+    Ok(query::translate(pattern, &config)?)
+}
+
+/// The translation settings for these options and mapping (built once per
+/// call, or once per `--batch` run).
+pub fn query_config<'a>(
+    mapping: &'a QueryMapping,
+    options: &Options,
+    now_ms: i64,
+    explain: bool,
+) -> QueryConfig<'a> {
+    QueryConfig {
+        mapping,
         time_range_minutes: options.time_range,
         now_ms,
         explain,
-    };
-    Ok(query::translate(pattern, &config)?)
+    }
 }
 
 /// The results-translation settings for these options.

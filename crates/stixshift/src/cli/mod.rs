@@ -577,12 +577,7 @@ fn batch_query(options: &Options, io: &mut Io<'_>) -> io::Result<i32> {
         Ok(m) => m,
         Err(e) => return fail(io, &e),
     };
-    let config = stixshift_translate::query::QueryConfig {
-        mapping: &mapping,
-        time_range_minutes: options.time_range,
-        now_ms: now,
-        explain: false,
-    };
+    let config = connector::query_config(&mapping, options, now, false);
     let mut status = EXIT_OK;
     let mut line = String::new();
     let mut out = io::BufWriter::new(&mut *io.stdout);
