@@ -146,12 +146,18 @@ pub struct Translation {
     pub windows: Vec<Window>,
 }
 
-/// Translate a STIX pattern into Sysdig queries.
-pub fn translate(pattern: &str, config: &QueryConfig<'_>) -> Result<Translation, QueryError> {
-    let parsed = parse(pattern, Version::V21).map_err(|error| QueryError::Syntax {
+/// Parse a pattern as translation does (STIX 2.1 grammar, strict); a syntax
+/// error becomes [`QueryError::Syntax`].
+pub fn parse_pattern(pattern: &str) -> Result<stixshift_pattern::Pattern, QueryError> {
+    parse(pattern, Version::V21).map_err(|error| QueryError::Syntax {
         error,
         pattern: pattern.to_owned(),
-    })?;
+    })
+}
+
+/// Translate a STIX pattern into Sysdig queries.
+pub fn translate(pattern: &str, config: &QueryConfig<'_>) -> Result<Translation, QueryError> {
+    let parsed = parse_pattern(pattern)?;
     let mut unmapped = Unmapped::default();
     let Some(kept) = prune_observations(&parsed.expr, config.mapping, &mut unmapped) else {
         return Err(QueryError::Unmapped {

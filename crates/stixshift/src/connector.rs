@@ -3,11 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
-use stixshift_pattern::{
-    parse, ComparisonExpr, Constant, ObservationExpr, Operand, QualifierKind, Version,
-};
+use stixshift_pattern::{ComparisonExpr, Constant, ObservationExpr, Operand, QualifierKind};
 use stixshift_translate::mapping::QueryMapping;
-use stixshift_translate::query::{self, QueryConfig, QueryError, Translation};
+use stixshift_translate::query::{self, QueryConfig, Translation};
 use stixshift_translate::time::timestamp_ns;
 
 use crate::error::{Error, CONNECTOR};
@@ -90,10 +88,7 @@ pub fn queries_json(t: &Translation) -> Value {
 /// `translate sysdig parse`: the pattern's comparisons and time range, as
 /// stix-shifter's generic `parse` reports them.
 pub fn parse_pattern(pattern: &str, options: &Options, now_ms: i64) -> Result<Value, Error> {
-    let parsed = parse(pattern, Version::V21).map_err(|error| QueryError::Syntax {
-        error,
-        pattern: pattern.to_owned(),
-    })?;
+    let parsed = query::parse_pattern(pattern)?;
     let mut comparisons = Vec::new();
     let mut start: Option<i128> = None;
     let mut stop: Option<i128> = None;
