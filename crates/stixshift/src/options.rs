@@ -45,21 +45,6 @@ pub struct Options {
     pub mapping: Option<Value>,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        // An empty object always validates.
-        parse(None).unwrap_or(Options {
-            time_range: Some(5),
-            result_limit: 10_000,
-            timeout: 30,
-            stix_2_1: false,
-            unmapped_fallback: false,
-            validate_pattern: false,
-            mapping: None,
-        })
-    }
-}
-
 /// Python's `repr()` of a JSON value, as stix-shifter prints dicts in
 /// messages (`{'foo': 1}`).
 pub fn py_value_repr(v: &Value) -> String {
@@ -218,7 +203,7 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let o = Options::default();
+        let o = parse(None).unwrap();
         assert_eq!(o.time_range, Some(5));
         assert_eq!(o.result_limit, 10_000);
         assert_eq!(o.timeout, 30);
