@@ -237,6 +237,25 @@ impl<'de> FastDe<'de> {
         Ok(())
     }
 
+    /// Between the items of an object or array closed by `close`: consume
+    /// the `,` before every item but the first, or the closing byte; `true`
+    /// when another item follows.
+    fn next_item(&mut self, close: u8, first: &mut bool) -> Result<bool> {
+        let b = self.skip_ws()?;
+        if b == close {
+            self.pos += 1;
+            return Ok(false);
+        }
+        if !*first {
+            if b != b',' {
+                return Err(FastError::Bail);
+            }
+            self.pos += 1;
+        }
+        *first = false;
+        Ok(true)
+    }
+
     /// Skip any value.
     fn skip_value(&mut self) -> Result<()> {
         match self.skip_ws()? {
@@ -248,25 +267,7 @@ impl<'de> FastDe<'de> {
                 self.pos += 1;
                 self.enter()?;
                 let mut first = true;
-                loop {
-                    let b = self.skip_ws()?;
-                    if b == b'}' && first {
-                        self.pos += 1;
-                        break;
-                    }
-                    if !first {
-                        match b {
-                            b',' => {
-                                self.pos += 1;
-                            }
-                            b'}' => {
-                                self.pos += 1;
-                                break;
-                            }
-                            _ => return Err(FastError::Bail),
-                        }
-                    }
-                    first = false;
+                while self.next_item(b'}', &mut first)? {
                     if self.skip_ws()? != b'"' {
                         return Err(FastError::Bail);
                     }
@@ -285,25 +286,7 @@ impl<'de> FastDe<'de> {
                 self.pos += 1;
                 self.enter()?;
                 let mut first = true;
-                loop {
-                    let b = self.skip_ws()?;
-                    if b == b']' && first {
-                        self.pos += 1;
-                        break;
-                    }
-                    if !first {
-                        match b {
-                            b',' => {
-                                self.pos += 1;
-                            }
-                            b']' => {
-                                self.pos += 1;
-                                break;
-                            }
-                            _ => return Err(FastError::Bail),
-                        }
-                    }
-                    first = false;
+                while self.next_item(b']', &mut first)? {
                     self.skip_value()?;
                 }
                 self.depth -= 1;
