@@ -81,20 +81,25 @@ pub(super) async fn handle(state: &HostState, path: &str, body: Value) -> Result
             connector::check_module(str_field(&body, "module")?)?;
             let options = translation_options(&body)?;
             let identity = identity(state, &body)?;
-            let events = match field(&body, "data")? {
+            let parsed: Value;
+            let data = match field(&body, "data")? {
                 // The proxy client may send the events as JSON text.
-                Value::String(text) => serde_json::from_str(text).map_err(|e| {
-                    Error::InvalidArgument(format!("`data` is not a JSON event array: {e}"))
-                })?,
-                other => other.clone(),
+                Value::String(text) => {
+                    parsed = serde_json::from_str(text).map_err(|e| {
+                        Error::InvalidArgument(format!("`data` is not a JSON event array: {e}"))
+                    })?;
+                    &parsed
+                }
+                other => other,
             };
-            let events = events.as_array().cloned().ok_or_else(|| {
+            // Borrowed from the request: the events are not copied.
+            let events = data.as_array().ok_or_else(|| {
                 Error::InvalidArgument("`data` must be a JSON array of events".to_owned())
             })?;
             let config = connector::results_config(&options);
             Ok(stixshift_results::translate_values(
                 &identity,
-                &events,
+                events,
                 &config,
                 stixshift_results::SystemEnv,
             )?)
