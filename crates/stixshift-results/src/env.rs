@@ -10,6 +10,13 @@ pub trait Env {
     fn now(&mut self) -> String;
     /// A random (version 4) UUID in hyphenated lower-case form.
     fn uuid4(&mut self) -> String;
+    /// An independent environment for another thread, if this one can have
+    /// them. Translation runs in parallel only then; environments whose
+    /// answers depend on the order of calls (such as [`FixedEnv`]'s counter)
+    /// return `None` and keep translation on one thread.
+    fn fork(&self) -> Option<Box<dyn Env + Send>> {
+        None
+    }
 }
 
 impl<E: Env + ?Sized> Env for &mut E {
@@ -19,6 +26,9 @@ impl<E: Env + ?Sized> Env for &mut E {
     fn uuid4(&mut self) -> String {
         (**self).uuid4()
     }
+    fn fork(&self) -> Option<Box<dyn Env + Send>> {
+        (**self).fork()
+    }
 }
 
 impl<E: Env + ?Sized> Env for Box<E> {
@@ -27,6 +37,9 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
     fn uuid4(&mut self) -> String {
         (**self).uuid4()
+    }
+    fn fork(&self) -> Option<Box<dyn Env + Send>> {
+        (**self).fork()
     }
 }
 
@@ -166,6 +179,10 @@ impl Env for SystemEnv {
                 .bytes16()
         });
         format_uuid4(bytes)
+    }
+    fn fork(&self) -> Option<Box<dyn Env + Send>> {
+        // Each thread keys its own generator; the clock is shared.
+        Some(Box::new(SystemEnv))
     }
 }
 

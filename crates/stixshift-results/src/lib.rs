@@ -23,6 +23,7 @@ mod env;
 mod error;
 mod fastjson;
 mod mapping;
+mod parallel;
 mod preprocess;
 pub mod pyjson;
 mod reader;
@@ -38,7 +39,7 @@ pub use preprocess::preprocess_event;
 pub use reader::{
     translate_reader, translate_values, translate_values_with_warnings, MAX_EVENT_BYTES,
 };
-pub use writer::{BundleWriter, Config, Format, Stats};
+pub use writer::{BundleWriter, Config, Format, Stats, DEFAULT_BATCH_BYTES};
 
 /// Names of the transformers a to-STIX map may use.
 pub fn transformer_names() -> Vec<&'static str> {

@@ -136,6 +136,14 @@ impl<R: Read> Input<R> {
     }
 }
 
+impl<R: Read> Input<R> {
+    /// Grow the window to at least `n` bytes, or as far as it can grow.
+    fn fill_to(&mut self, n: usize) -> io::Result<()> {
+        while self.window().len() < n && self.more()? {}
+        Ok(())
+    }
+}
+
 impl<R: Read> Read for Input<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let avail = self.fill_buf()?;
@@ -371,9 +379,24 @@ fn read_events<R: Read, W: Write, E: Env>(
             Some(b'{') => {}
             Some(_) => slow = true,
         }
+        // Many events at once on several threads, as far as they go.
+        if !slow && writer.threads() > 1 {
+            sc.r.fill_to(writer.batch_bytes())?;
+            let (used, done) = writer.write_window(sc.r.window(), on_warning)?;
+            if done > 0 {
+                sc.r.consume(used);
+                sc.offset += used as u64;
+                index += done;
+                if separator(sc, index)? {
+                    break;
+                }
+                expect_value = true;
+                continue;
+            }
+        }
         // Fast path: parse the event in place in the input buffer.
         while !slow {
-            match writer.write_event_fast(sc.r.window()) {
+            match writer.write_event_fast(sc.r.window(), false) {
                 Ok((used, written)) => {
                     sc.r.consume(used);
                     sc.offset += used as u64;
@@ -397,29 +420,10 @@ fn read_events<R: Read, W: Write, E: Env>(
             slow = false;
         }
         index += 1;
-        match sc.skip_ws()? {
-            Some(b',') => {
-                sc.bump();
-                expect_value = true;
-            }
-            Some(b']') => {
-                sc.bump();
-                break;
-            }
-            Some(other) => {
-                return Err(ResultsError::NotJson(format!(
-                    "expected `,` or `]` after event {}, found `{}` at byte {}",
-                    index - 1,
-                    char::from(other),
-                    sc.offset
-                )))
-            }
-            None => {
-                return Err(ResultsError::NotJson(format!(
-                    "unexpected end of input after {index} events (missing `]`)"
-                )))
-            }
+        if separator(sc, index)? {
+            break;
         }
+        expect_value = true;
     }
     if let Some(b) = sc.skip_ws()? {
         return Err(ResultsError::NotJson(format!(
@@ -429,6 +433,29 @@ fn read_events<R: Read, W: Write, E: Env>(
         )));
     }
     Ok(())
+}
+
+/// After `index` events: `,` (`false`: more follow) or the closing `]` (`true`).
+fn separator<R: Read>(sc: &mut Scanner<Input<R>>, index: usize) -> Result<bool, ResultsError> {
+    match sc.skip_ws()? {
+        Some(b',') => {
+            sc.bump();
+            Ok(false)
+        }
+        Some(b']') => {
+            sc.bump();
+            Ok(true)
+        }
+        Some(other) => Err(ResultsError::NotJson(format!(
+            "expected `,` or `]` after event {}, found `{}` at byte {}",
+            index - 1,
+            char::from(other),
+            sc.offset
+        ))),
+        None => Err(ResultsError::NotJson(format!(
+            "unexpected end of input after {index} events (missing `]`)"
+        ))),
+    }
 }
 
 /// Translate events held in memory into a bundle `Value` (for the HTTP

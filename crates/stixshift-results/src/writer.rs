@@ -18,6 +18,10 @@ use crate::value::{newline, write_compact, write_pretty, write_str, Val};
 /// Output is handed on in blocks of at least this many bytes.
 const FLUSH_AT: usize = 1 << 17;
 
+/// Default [`Config::batch_bytes`]: about 1,800 typical events, ~5 ms of
+/// work per thread, ~10 MiB of output held per batch.
+pub const DEFAULT_BATCH_BYTES: usize = 4 << 20;
+
 /// STIX namespace for deterministic (UUIDv5) cyber-observable ids.
 const STIX_NAMESPACE: uuid::Uuid = uuid::uuid!("00abedb4-aa42-466c-9c01-fed23315a9b7");
 
@@ -34,6 +38,13 @@ pub struct Config {
     /// each event before translating it. On by default: it is idempotent, so
     /// raw Sysdig events and `transmit results` output translate the same.
     pub preprocess: bool,
+    /// Threads translating at once (0: one per available CPU; 1: this
+    /// thread only). STIX 2.0 only: every observed-data is independent of
+    /// the others, so the output is the same as on one thread. STIX 2.1
+    /// output shares objects across events and stays on one thread.
+    pub threads: usize,
+    /// Input bytes read ahead and split between the threads at a time.
+    pub batch_bytes: usize,
 }
 
 impl Default for Config {
@@ -43,6 +54,8 @@ impl Default for Config {
             unmapped_fallback: false,
             to_stix_map: None,
             preprocess: true,
+            threads: 0,
+            batch_bytes: DEFAULT_BATCH_BYTES,
         }
     }
 }
@@ -95,6 +108,9 @@ pub struct Stats {
     pub objects: usize,
     /// Warnings reported.
     pub warnings: usize,
+    /// Events translated on threads other than the caller's, or in
+    /// batches split between threads (0 when translation stayed on one).
+    pub parallel_events: usize,
 }
 
 /// Writes a bundle event by event; memory stays flat (apart from the set of
@@ -114,7 +130,18 @@ pub struct BundleWriter<W: Write, E: Env> {
     emitted: HashMap<u64, u64, PreHashed>,
     pool: Pool,
     stats: Stats,
+    /// The buffer is handed to `out` once it holds this many bytes.
+    flush_at: usize,
+    /// Threads for batches of events (1: no parallel translation).
+    threads: usize,
+    batch_bytes: usize,
+    /// Workers kept between batches (their buffers and pools reused).
+    workers: Vec<Worker>,
 }
+
+/// A writer translating part of a batch on another thread: its output stays
+/// in its buffer until the owning writer takes it, in input order.
+pub(crate) type Worker = BundleWriter<std::io::Sink, Box<dyn Env + Send>>;
 
 /// Hasher for keys that are already hashes.
 #[derive(Default, Clone, Copy)]
@@ -180,6 +207,11 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             require_user_id: !config.stix_2_1,
         };
         let bundle_id = format!("bundle--{}", env.uuid4());
+        let threads = match config.threads {
+            _ if config.stix_2_1 || env.fork().is_none() => 1,
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
         Ok(BundleWriter {
             out,
             env,
@@ -194,7 +226,82 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             emitted: HashMap::default(),
             pool: Pool::default(),
             stats: Stats::default(),
+            flush_at: FLUSH_AT,
+            threads,
+            batch_bytes: config.batch_bytes.max(1),
+            workers: Vec::new(),
         })
+    }
+
+    /// Threads this writer translates batches on (1: no batches).
+    pub(crate) fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Input bytes worth reading ahead for one batch.
+    pub(crate) fn batch_bytes(&self) -> usize {
+        self.batch_bytes
+    }
+
+    /// `n` workers, reused from earlier batches where possible; `None` when
+    /// the environment cannot be forked.
+    pub(crate) fn take_workers(&mut self, n: usize) -> Option<Vec<Worker>> {
+        let mut ws = std::mem::take(&mut self.workers);
+        while ws.len() < n {
+            let env = self.env.fork()?;
+            ws.push(BundleWriter {
+                out: std::io::sink(),
+                env,
+                engine: self.engine.clone(),
+                identity: Value::Null,
+                identity_id: self.identity_id.clone(),
+                bundle_id: String::new(),
+                format: self.format,
+                stix_2_1: self.stix_2_1,
+                started: true,
+                buf: Vec::new(),
+                emitted: HashMap::default(),
+                pool: Pool::default(),
+                stats: Stats::default(),
+                flush_at: usize::MAX,
+                threads: 1,
+                batch_bytes: self.batch_bytes,
+                workers: Vec::new(),
+            });
+        }
+        Some(ws)
+    }
+
+    pub(crate) fn count_parallel(&mut self, events: usize) {
+        self.stats.parallel_events += events;
+    }
+
+    /// Keep workers for the next batch, their output discarded.
+    pub(crate) fn return_workers(&mut self, mut ws: Vec<Worker>) {
+        for w in &mut ws {
+            w.buf.clear();
+            w.stats = Stats::default();
+        }
+        self.workers = ws;
+    }
+
+    /// Write a worker's output after what this writer wrote, and count its
+    /// events. Its warnings are the caller's (their indices are relative to
+    /// the worker).
+    pub(crate) fn absorb(&mut self, w: &mut Worker) -> Result<(), ResultsError> {
+        if !w.buf.is_empty() {
+            self.start();
+            self.flush_buffered()?;
+            self.out.write_all(&w.buf)?;
+            w.buf.clear();
+        }
+        let s = std::mem::take(&mut w.stats);
+        self.stats.events += s.events;
+        self.stats.observed_data += s.observed_data;
+        self.stats.skipped += s.skipped;
+        self.stats.objects += s.objects;
+        self.stats.warnings += s.warnings;
+        Ok(())
     }
 
     fn start(&mut self) {
@@ -232,18 +339,8 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     /// element of an API page, say): no `Value` is built. Returns the
     /// warnings for it.
     pub fn write_event_json(&mut self, text: &str) -> Result<Vec<Warning>, ResultsError> {
-        let index = self.stats.events;
-        let warnings = match self.write_event_fast(text) {
-            Ok((used, result)) => {
-                let warnings = result?;
-                if !text[used..].trim().is_empty() {
-                    return Err(ResultsError::BadEvent {
-                        index,
-                        detail: "trailing characters after the event".to_owned(),
-                    });
-                }
-                warnings
-            }
+        let warnings = match self.write_event_fast(text, true) {
+            Ok((_, result)) => result?,
             // Not for the fast path: the serde_json path decides (and
             // reports errors in its words).
             Err(_) => self.write_event_slice(text.as_bytes())?,
@@ -255,7 +352,8 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     /// Hand what is buffered to the output (the streaming reader does so
     /// before reporting an error, so that the output shows how far it got).
     pub(crate) fn flush_buffered(&mut self) -> std::io::Result<()> {
-        if !self.buf.is_empty() {
+        // A worker keeps its output for the writer that owns it.
+        if !self.buf.is_empty() && self.flush_at != usize::MAX {
             self.out.write_all(&self.buf)?;
             self.buf.clear();
         }
@@ -281,9 +379,12 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     /// The fast path of the streaming reader: translate the event at the
     /// start of `window` in place. Nothing is written or counted unless it
     /// succeeds; then it returns the bytes the event took.
+    /// With `whole`, `window` must hold the event and nothing else but
+    /// white space (checked before anything is written).
     pub(crate) fn write_event_fast(
         &mut self,
         window: &str,
+        whole: bool,
     ) -> Result<(usize, Result<Vec<Warning>, ResultsError>), FastError> {
         let mut de = FastDe::new(window);
         let engine = self.engine.clone();
@@ -292,6 +393,16 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             return Err(FastError::Bail);
         }
         let used = de.position();
+        if whole && !window[used..].trim().is_empty() {
+            self.pool.recycle(t);
+            return Ok((
+                used,
+                Err(ResultsError::BadEvent {
+                    index: self.stats.events,
+                    detail: "trailing characters after the event".to_owned(),
+                }),
+            ));
+        }
         Ok((used, self.write_translated(t)))
     }
 
@@ -353,7 +464,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             self.stats.observed_data += 1;
             // Written in blocks of at least FLUSH_AT bytes (big enough for
             // the caller's BufWriter to pass them through without a copy).
-            if self.buf.len() >= FLUSH_AT {
+            if self.buf.len() >= self.flush_at {
                 self.flush_buffered()?;
             }
         }

@@ -1,0 +1,296 @@
+//! Batches of events translated on several threads (STIX 2.0 only: each
+//! observed-data depends on its event alone, so parts of a batch can be
+//! translated apart and their output joined in input order, byte for byte
+//! what one thread writes, apart from the random ids).
+//!
+//! Two kinds of batch:
+//! * [`BundleWriter::write_events_json`]: events whose texts are already
+//!   separated (an API page): parts are runs of events;
+//! * [`BundleWriter::write_window`]: a window of a JSON array being read.
+//!   Where one event ends is only known by parsing everything before it, so
+//!   the window is cut where the next element *probably* starts (after a
+//!   `,`, the first event's opening bytes `{"<first key>"`), and each thread
+//!   parses from its cut. A part is kept only if the part before it, parsing
+//!   from a known element start, ended exactly on its cut; a thread whose
+//!   predecessor overran its cut goes on into the next part itself. A wrong
+//!   guess thus costs time, never a wrong result.
+
+use std::io::Write;
+
+use memchr::memmem;
+
+use crate::env::Env;
+use crate::error::{ResultsError, Warning};
+use crate::writer::{BundleWriter, Worker};
+
+/// Smallest part of a window worth a thread (bytes), unless the batch
+/// itself is smaller (tests use small batches to get many parts).
+const MIN_PART_BYTES: usize = 32 << 10;
+
+/// Smallest run of separated events worth a thread.
+const MIN_PART_EVENTS: usize = 16;
+
+/// What one thread did with its part of a window.
+struct PartOut {
+    warnings: Vec<Warning>,
+    /// End of the last event translated (relative to the window).
+    last_end: Option<usize>,
+    /// The next part whose start this one reached exactly, if any.
+    landed: Option<usize>,
+}
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn skip_ws(b: &[u8], mut pos: usize) -> usize {
+    while b.get(pos).copied().is_some_and(is_ws) {
+        pos += 1;
+    }
+    pos
+}
+
+/// The opening bytes of the first element, `{` to the closing quote of its
+/// first key (`{"id"`), if it has a plain first key. In valid JSON these
+/// bytes after a `,` can only open an object that is an array element: were
+/// the `{` inside a string, the `"` after it would close the string and a
+/// key's letters cannot follow a string.
+fn signature(w: &[u8]) -> Option<&[u8]> {
+    if w.first() != Some(&b'{') {
+        return None;
+    }
+    let q = skip_ws(w, 1);
+    if w.get(q) != Some(&b'"') {
+        return None;
+    }
+    let len = w.get(q + 1..)?.iter().take(64).position(|&b| b == b'"')?;
+    let key = &w[q + 1..q + 1 + len];
+    if len == 0 || key.iter().any(|&b| b == b'\\' || b < 0x20) {
+        return None;
+    }
+    Some(&w[..q + 2 + len])
+}
+
+/// Where parts 1.. of the window probably start (part 0 starts at 0).
+fn cut_points(w: &[u8], parts: usize) -> Vec<usize> {
+    let mut starts = vec![0];
+    let Some(sig) = signature(w) else {
+        return starts;
+    };
+    let finder = memmem::Finder::new(sig);
+    for k in 1..parts {
+        let mut from = (k * w.len() / parts).max(starts[starts.len() - 1] + 1);
+        while let Some(i) = w.get(from..).and_then(|rest| finder.find(rest)) {
+            let p = from + i;
+            let mut q = p;
+            while q > 0 && is_ws(w[q - 1]) {
+                q -= 1;
+            }
+            if q > 0 && w[q - 1] == b',' {
+                starts.push(p);
+                break;
+            }
+            from = p + 1;
+        }
+    }
+    starts
+}
+
+/// Translate events from `starts[k]` on until the start of a later part is
+/// reached exactly, or until an event the fast path does not take (or an
+/// incomplete one at the end of the window).
+fn run_part(worker: &mut Worker, w: &str, starts: &[usize], k: usize) -> PartOut {
+    let b = w.as_bytes();
+    let mut pos = starts[k];
+    let mut next = k + 1;
+    let mut out = PartOut {
+        warnings: Vec::new(),
+        last_end: None,
+        landed: None,
+    };
+    loop {
+        while next < starts.len() && starts[next] < pos {
+            next += 1;
+        }
+        if next < starts.len() && starts[next] == pos {
+            out.landed = Some(next);
+            break;
+        }
+        if b.get(pos) != Some(&b'{') {
+            break;
+        }
+        match worker.write_event_fast(&w[pos..], false) {
+            Ok((used, Ok(warnings))) => {
+                out.warnings.extend(warnings);
+                pos += used;
+                out.last_end = Some(pos);
+            }
+            _ => break,
+        }
+        pos = skip_ws(b, pos);
+        if b.get(pos) != Some(&b',') {
+            break;
+        }
+        pos = skip_ws(b, pos + 1);
+    }
+    out
+}
+
+/// Run `f` on each worker, the first on this thread, the others on their own.
+fn run_all<T: Send>(workers: &mut [Worker], f: impl Fn(usize, &mut Worker) -> T + Sync) -> Vec<T> {
+    let f = &f;
+    std::thread::scope(|s| {
+        let mut iter = workers.iter_mut().enumerate();
+        let first = iter.next();
+        let handles: Vec<_> = iter.map(|(k, w)| s.spawn(move || f(k, w))).collect();
+        let mut outs = Vec::with_capacity(handles.len() + 1);
+        if let Some((k, w)) = first {
+            outs.push(f(k, w));
+        }
+        for h in handles {
+            outs.push(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        outs
+    })
+}
+
+fn rebase(mut warnings: Vec<Warning>, base: usize) -> Vec<Warning> {
+    for w in &mut warnings {
+        w.event = w.event.map(|i| i + base);
+    }
+    warnings
+}
+
+impl<W: Write, E: Env> BundleWriter<W, E> {
+    /// Translate the events at the start of `window` (which starts at an
+    /// array element's `{`), as many as can be done in parallel, and write
+    /// them in order. Returns the bytes taken (up to the end of the last
+    /// event translated, before its separator) and the number of events;
+    /// `(0, 0)` leaves everything to the one-event path (a window too small
+    /// to split, or a first event the fast path does not take).
+    pub(crate) fn write_window(
+        &mut self,
+        window: &str,
+        on_warning: &mut dyn FnMut(&Warning),
+    ) -> Result<(usize, usize), ResultsError> {
+        let threads = self.threads();
+        let min_part = (self.batch_bytes() / (2 * threads)).clamp(256, MIN_PART_BYTES);
+        let parts = threads.min(window.len() / min_part);
+        if parts < 2 {
+            return Ok((0, 0));
+        }
+        let starts = cut_points(window.as_bytes(), parts);
+        if starts.len() < 2 {
+            return Ok((0, 0));
+        }
+        let Some(mut workers) = self.take_workers(starts.len()) else {
+            return Ok((0, 0));
+        };
+        let mut outs = run_all(&mut workers[..starts.len()], |k, w| {
+            run_part(w, window, &starts, k)
+        });
+        let (mut taken, mut events) = (0, 0);
+        let mut k = 0;
+        let result = loop {
+            let base = self.stats().events;
+            let done = workers[k].stats().events;
+            if let Err(e) = self.absorb(&mut workers[k]) {
+                break Err(e);
+            }
+            for w in rebase(std::mem::take(&mut outs[k].warnings), base) {
+                on_warning(&w);
+            }
+            events += done;
+            self.count_parallel(done);
+            if let Some(end) = outs[k].last_end {
+                taken = end;
+            }
+            match outs[k].landed {
+                Some(j) => k = j,
+                None => break Ok((taken, events)),
+            }
+        };
+        self.return_workers(workers);
+        result
+    }
+
+    /// Translate and write events given as their JSON texts, in order,
+    /// several threads at once when there are enough of them (STIX 2.0).
+    /// Returns the warnings (event indices counted in this writer). On an
+    /// error, the events before the failing one have been written.
+    pub fn write_events_json(&mut self, events: &[&str]) -> Result<Vec<Warning>, ResultsError> {
+        let parts = self.threads().min(events.len() / MIN_PART_EVENTS);
+        let workers = if parts >= 2 {
+            self.take_workers(parts)
+        } else {
+            None
+        };
+        let Some(mut workers) = workers else {
+            let mut warnings = Vec::new();
+            for e in events {
+                warnings.extend(self.write_event_json(e)?);
+            }
+            return Ok(warnings);
+        };
+        let bounds: Vec<usize> = (0..=parts).map(|k| k * events.len() / parts).collect();
+        let outs = run_all(&mut workers[..parts], |k, w| {
+            let mut warnings = Vec::new();
+            for e in &events[bounds[k]..bounds[k + 1]] {
+                match w.write_event_json(e) {
+                    Ok(ws) => warnings.extend(ws),
+                    Err(err) => return (warnings, Some(err)),
+                }
+            }
+            (warnings, None)
+        });
+        let mut warnings = Vec::new();
+        let mut result = Ok(());
+        for (k, (ws, err)) in outs.into_iter().enumerate() {
+            let base = self.stats().events;
+            if let Err(e) = self.absorb(&mut workers[k]) {
+                result = Err(e);
+                break;
+            }
+            self.count_parallel(self.stats().events - base);
+            warnings.extend(rebase(ws, base));
+            if let Some(err) = err {
+                result = Err(match err {
+                    ResultsError::BadEvent { index, detail } => ResultsError::BadEvent {
+                        index: index + base,
+                        detail,
+                    },
+                    other => other,
+                });
+                break;
+            }
+        }
+        self.return_workers(workers);
+        result.map(|()| warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_is_the_first_key() {
+        assert_eq!(signature(br#"{"id":1}"#), Some(&br#"{"id""#[..]));
+        assert_eq!(signature(b"{\n    \"id\": 1}"), Some(&b"{\n    \"id\""[..]));
+        assert_eq!(signature(br#"{"a\"b":1}"#), None);
+        assert_eq!(signature(br#"{}"#), None);
+        assert_eq!(signature(br#"[1]"#), None);
+    }
+
+    #[test]
+    fn cuts_follow_a_comma_and_increase() {
+        let w = br#"{"id":1},{"id":2}, {"x":"{\"id\": ,{\"id\""},{"id":3},
+{"id":4}"#;
+        let cuts = cut_points(w, 4);
+        assert_eq!(cuts[0], 0);
+        for c in &cuts[1..] {
+            assert!(w[*c..].starts_with(br#"{"id""#), "{c}");
+        }
+        assert!(cuts.windows(2).all(|p| p[0] < p[1]));
+    }
+}

@@ -1,0 +1,279 @@
+//! Translation on several threads writes what one thread writes: the same
+//! bundle (apart from the random ids), the same warnings with the same event
+//! numbers, the same error at the same event, on input built to mislead the
+//! splitting of a window (nested arrays of objects that look like events,
+//! strings holding what looks like an event, events the fast parser leaves
+//! to serde_json, elements that are not objects, pretty-printed input).
+
+use serde_json::{json, Value};
+use stixshift_results::{translate_reader, BundleWriter, Config, Env, FixedEnv, Format, Warning};
+
+/// A fixed clock and random ids, and forkable: translation may go parallel.
+struct ForkingEnv;
+
+impl Env for ForkingEnv {
+    fn now(&mut self) -> String {
+        FixedEnv::default().now
+    }
+    fn uuid4(&mut self) -> String {
+        stixshift_results::SystemEnv.uuid4()
+    }
+    fn fork(&self) -> Option<Box<dyn Env + Send>> {
+        Some(Box::new(ForkingEnv))
+    }
+}
+
+fn identity() -> Value {
+    json!({"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff",
+           "name": "sysdig", "identity_class": "events"})
+}
+
+/// Replace the 36 characters after each `observed-data--` and `bundle--`.
+fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let next = ["observed-data--", "bundle--"]
+            .iter()
+            .filter_map(|p| rest.find(p).map(|i| (i, p.len())))
+            .min();
+        let Some((i, len)) = next else { break };
+        out.push_str(&rest[..i + len]);
+        out.push_str("<uuid>");
+        rest = &rest[(i + len + 36).min(rest.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn event(i: usize) -> Value {
+    let mut e = json!({
+        "id": format!("ev{i}"),
+        "timestamp": format!("2023-11-01T17:{:02}:14.635115435Z", i % 60),
+        "severity": i % 8,
+        "name": "Notable",
+        "content": {"fields": {
+            "proc.name": format!("p{i}"), "proc.cwd": "/srv", "proc.exepath": "/usr/bin/p",
+            "proc.pid": format!("{}", 100 + i), "user.uid": "0", "user.name": "root",
+            "proc.aname[2]": "bash", "proc.aname[3]": "<NA>",
+            "evt.type": if i % 3 == 0 { "connect" } else { "open" },
+            "fd.name": if i % 5 == 0 { "[fe80::1]:40000->[2001:db8::2]:443".to_owned() }
+                       else { format!("10.0.0.{}:5000->172.16.0.1:80", i % 250) },
+        }},
+        "labels": {"host.hostName": "h1", "host.mac": "0a:bb:cc:dd:0c:f0",
+                   "kubernetes.cluster.name": "c1"}
+    });
+    let o = e.as_object_mut().unwrap();
+    match i % 7 {
+        // Arrays of objects whose first key is the events' first key: a cut
+        // may land inside them.
+        1 => {
+            o.insert(
+                "extra".into(),
+                json!([{"id": "nested-1", "x": 1}, {"id": "nested-2"}, {"id": "n3"}]),
+            );
+        }
+        // Strings holding an event's opening bytes (escaped quotes).
+        2 => {
+            o.insert("description".into(), json!("a,{\"id\": \"fake\"},{\"id\""));
+        }
+        // A float and a surrogate pair: left to serde_json.
+        3 => {
+            o.insert("severity".into(), json!(3.5));
+            o["content"]["fields"]["proc.cwd"] = json!("/srv/\u{1F600}");
+        }
+        _ => {}
+    }
+    e
+}
+
+/// The events as one JSON text, with some elements that are not objects.
+fn events_text(n: usize, pretty: bool) -> String {
+    let mut items: Vec<Value> = (0..n).map(event).collect();
+    for i in (50..n).step_by(97) {
+        items[i] = json!(["not", "an", "event"]);
+    }
+    if pretty {
+        serde_json::to_string_pretty(&items).unwrap()
+    } else {
+        serde_json::to_string(&items).unwrap()
+    }
+}
+
+struct Run {
+    output: String,
+    warnings: Vec<Warning>,
+    result: Result<stixshift_results::Stats, String>,
+}
+
+fn read_with(text: &str, threads: usize, batch_bytes: usize) -> Run {
+    let config = Config {
+        threads,
+        batch_bytes,
+        ..Config::default()
+    };
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    let result = if threads == 1 {
+        translate_reader(
+            &identity(),
+            text.as_bytes(),
+            &config,
+            FixedEnv::default(),
+            &mut out,
+            Format::Bundle,
+            &mut |w| warnings.push(w.clone()),
+        )
+    } else {
+        translate_reader(
+            &identity(),
+            text.as_bytes(),
+            &config,
+            ForkingEnv,
+            &mut out,
+            Format::Bundle,
+            &mut |w| warnings.push(w.clone()),
+        )
+    };
+    Run {
+        output: normalize(&String::from_utf8(out).unwrap()),
+        warnings,
+        result: result.map_err(|e| e.to_string()),
+    }
+}
+
+fn assert_same(a: &Run, b: &Run, what: &str) {
+    match (&a.result, &b.result) {
+        (Ok(sa), Ok(sb)) => {
+            let one = stixshift_results::Stats {
+                parallel_events: 0,
+                ..*sb
+            };
+            assert_eq!(*sa, one, "{what}: stats");
+            // Most events went through a parallel batch (one in seven is left to
+            // serde_json, which ends a batch).
+            assert!(sb.parallel_events * 2 > sb.events, "{what}: {sb:?}");
+        }
+        _ => assert_eq!(a.result, b.result, "{what}: result"),
+    }
+    assert_eq!(a.warnings, b.warnings, "{what}: warnings");
+    if a.output != b.output {
+        let at = a
+            .output
+            .bytes()
+            .zip(b.output.bytes())
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.output.len().min(b.output.len()));
+        let from = at.saturating_sub(200);
+        panic!(
+            "{what}: output differs at byte {at} (lengths {} and {}):\n{}\n---\n{}",
+            a.output.len(),
+            b.output.len(),
+            &a.output[from..(at + 200).min(a.output.len())],
+            &b.output[from..(at + 200).min(b.output.len())]
+        );
+    }
+}
+
+#[test]
+fn parallel_reader_writes_what_one_thread_writes() {
+    for pretty in [false, true] {
+        let text = events_text(700, pretty);
+        let serial = read_with(&text, 1, 1 << 20);
+        assert!(serial.result.is_ok(), "{:?}", serial.result);
+        let stats = serial.result.as_ref().unwrap();
+        assert_eq!(stats.events, 700);
+        assert!(stats.skipped >= 6, "{stats:?}");
+        for (threads, batch) in [(2, 1 << 20), (3, 20_000), (4, 7_000), (8, 3_000)] {
+            let par = read_with(&text, threads, batch);
+            assert_same(
+                &serial,
+                &par,
+                &format!("pretty {pretty}, {threads} threads, batch {batch}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn parallel_reader_fails_at_the_same_event() {
+    let good = events_text(600, false);
+    // Break event 401 (no closing of its `labels` value).
+    let items: Vec<Value> = serde_json::from_str(&good).unwrap();
+    let mut texts: Vec<String> = items.iter().map(Value::to_string).collect();
+    texts[401] = texts[401].replacen("\"labels\":{", "\"labels\":{\"x\" 1,", 1);
+    let bad = format!("[{}]", texts.join(","));
+    let serial = read_with(&bad, 1, 1 << 20);
+    assert!(
+        serial.result.as_ref().unwrap_err().contains("event 401"),
+        "{:?}",
+        serial.result
+    );
+    for (threads, batch) in [(2, 1 << 20), (4, 9_000)] {
+        let par = read_with(&bad, threads, batch);
+        assert_same(&serial, &par, &format!("{threads} threads, batch {batch}"));
+    }
+    // Truncated input.
+    let cut = &good[..good.len() * 2 / 3];
+    let serial = read_with(cut, 1, 1 << 20);
+    assert!(serial.result.is_err());
+    let par = read_with(cut, 4, 9_000);
+    assert_same(&serial, &par, "truncated");
+}
+
+fn write_texts_with(texts: &[&str], threads: usize, per_call: usize) -> Run {
+    let config = Config {
+        threads,
+        ..Config::default()
+    };
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    let result = (|| {
+        let env: Box<dyn Env> = if threads == 1 {
+            Box::new(FixedEnv::default())
+        } else {
+            Box::new(ForkingEnv)
+        };
+        let mut w = BundleWriter::new(&mut out, &identity(), &config, env, Format::Bundle)?;
+        for chunk in texts.chunks(per_call) {
+            warnings.extend(w.write_events_json(chunk)?);
+        }
+        w.finish()
+    })();
+    Run {
+        output: normalize(&String::from_utf8(out).unwrap()),
+        warnings,
+        result: result.map_err(|e| e.to_string()),
+    }
+}
+
+#[test]
+fn parallel_pages_write_what_one_thread_writes() {
+    let items: Vec<Value> = serde_json::from_str(&events_text(500, false)).unwrap();
+    let texts: Vec<String> = items.iter().map(Value::to_string).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let serial = write_texts_with(&refs, 1, 999);
+    assert!(serial.result.is_ok());
+    for (threads, per_call) in [(2, 999), (3, 100), (4, 37)] {
+        let par = write_texts_with(&refs, threads, per_call);
+        assert_same(
+            &serial,
+            &par,
+            &format!("{threads} threads, {per_call} a call"),
+        );
+    }
+    // A bad event: the same error, at the same index, after the same output.
+    let mut bad = texts.clone();
+    bad[333] = "{\"severity\": 1} trailing".to_owned();
+    let refs: Vec<&str> = bad.iter().map(String::as_str).collect();
+    let serial = write_texts_with(&refs, 1, 999);
+    assert!(
+        serial.result.as_ref().unwrap_err().contains("event 333"),
+        "{:?}",
+        serial.result
+    );
+    for threads in [2, 4] {
+        let par = write_texts_with(&refs, threads, 999);
+        assert_same(&serial, &par, &format!("bad event, {threads} threads"));
+    }
+}
