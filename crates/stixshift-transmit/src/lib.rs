@@ -34,6 +34,7 @@
 mod client;
 mod error;
 pub mod paging;
+pub mod peek;
 pub mod retry;
 mod search;
 mod time;

@@ -122,8 +122,15 @@ struct Timestamped {
 
 /// An event's time, read from its JSON text without building the event.
 fn raw_timestamp_ns(event: &RawValue) -> Option<i128> {
-    let t: Timestamped = serde_json::from_str(event.get()).ok()?;
-    timestamp_value_ns(&t.timestamp?)
+    let value: Value = match crate::peek::top_level(event.get(), ["timestamp"]) {
+        Some([raw]) => serde_json::from_str(raw?).ok()?,
+        None => {
+            serde_json::from_str::<Timestamped>(event.get())
+                .ok()?
+                .timestamp?
+        }
+    };
+    timestamp_value_ns(&value)
 }
 
 fn parse_events(raw: Vec<Box<RawValue>>) -> Result<Vec<Value>, TransmitError> {

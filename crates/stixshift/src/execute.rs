@@ -18,6 +18,14 @@ struct Identified {
     id: Option<String>,
 }
 
+/// An event's `id`, read without parsing the rest of it when it can be.
+fn event_id(text: &str) -> Option<String> {
+    match stixshift_transmit::peek::top_level(text, ["id"]) {
+        Some([raw]) => serde_json::from_str(raw?).ok(),
+        None => serde_json::from_str::<Identified>(text).ok()?.id,
+    }
+}
+
 /// What an `execute` run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExecuteStats {
@@ -98,9 +106,7 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
                     events
                         .into_iter()
                         .map(|e| {
-                            let id = serde_json::from_str::<Identified>(e.get())
-                                .ok()
-                                .and_then(|i| i.id);
+                            let id = event_id(e.get());
                             (e, id)
                         })
                         .collect::<RawPage>()

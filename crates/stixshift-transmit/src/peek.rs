@@ -1,0 +1,163 @@
+//! Reading a few top-level fields of an event without parsing the rest.
+//!
+//! Events arrive as [`serde_json::value::RawValue`]s, valid JSON already; the
+//! paging guard needs each one's `timestamp` and `execute` its `id`. Both
+//! come first in Sysdig's events, so a scan that stops once the wanted keys
+//! are seen reads a few dozen bytes of a 2 KB event instead of all of it.
+
+use memchr::memchr2;
+
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// `b[i]` is an opening quote: the index after the closing one.
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    loop {
+        i += memchr2(b'"', b'\\', b.get(i..)?)?;
+        if b[i] == b'"' {
+            return Some(i + 1);
+        }
+        i += 2;
+    }
+}
+
+/// The index after the value starting at `b[i]` (valid JSON assumed).
+fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => string_end(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            loop {
+                match *b.get(i)? {
+                    b'"' => {
+                        i = string_end(b, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            while !matches!(
+                b.get(i),
+                None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+            ) {
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
+/// The raw JSON text of the values of `keys` in the object `text` (valid
+/// JSON), each the first occurrence of its key. The scan stops as soon as
+/// every key was seen. `None` when `text` is not an object or a key before
+/// them is escaped: the caller then parses the event properly.
+pub fn top_level<'a, const N: usize>(
+    text: &'a str,
+    keys: [&str; N],
+) -> Option<[Option<&'a str>; N]> {
+    let b = text.as_bytes();
+    let mut found = [None; N];
+    let mut left = N;
+    let mut i = ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = ws(b, i);
+        match b.get(i)? {
+            b'}' => return Some(found),
+            b',' => i = ws(b, i + 1),
+            _ => {}
+        }
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(b, i)?;
+        let key = &text[i + 1..key_end - 1];
+        if key.contains('\\') {
+            return None;
+        }
+        i = ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = ws(b, i + 1);
+        let end = value_end(b, i)?;
+        if let Some(k) = keys.iter().position(|k| *k == key) {
+            if found[k].is_none() {
+                found[k] = Some(&text[i..end]);
+                left -= 1;
+                if left == 0 {
+                    return Some(found);
+                }
+            }
+        }
+        i = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_fields_anywhere_at_the_top_level_only() {
+        let e = r#" { "nested": {"id": "no", "a": [1, {"timestamp": 0}], "s": "x\"}{"},
+            "n": -1.5e3, "t": true, "id" : "ev1", "timestamp": "2023-11-01T00:00:00Z", "id": "dup" } "#;
+        assert_eq!(
+            top_level(e, ["id", "timestamp"]),
+            Some([Some(r#""ev1""#), Some(r#""2023-11-01T00:00:00Z""#)])
+        );
+        assert_eq!(top_level(e, ["missing"]), Some([None]));
+        assert_eq!(top_level(r#"{"id":1}"#, ["id"]), Some([Some("1")]));
+        assert_eq!(
+            top_level(r#"{"a":"\\","id":[]}"#, ["id"]),
+            Some([Some("[]")])
+        );
+        // Escaped keys and non-objects are left to a real parser.
+        assert_eq!(top_level(r#"{"\u0069d": 1}"#, ["id"]), None);
+        assert_eq!(top_level(r#"[1]"#, ["id"]), None);
+    }
+
+    #[test]
+    fn agrees_with_serde_on_generated_objects() {
+        use serde_json::{json, Value};
+        for i in 0..200u32 {
+            let mut m = serde_json::Map::new();
+            for k in 0..(i % 7) {
+                m.insert(
+                    format!("k{k}"),
+                    json!({"id": k, "s": "a\"b\\", "l": [k, "x"]}),
+                );
+            }
+            if i % 3 != 0 {
+                m.insert("id".into(), json!(format!("e{i}\n\"")));
+            }
+            m.insert("tail".into(), json!([[], {}, null, false, 1.5]));
+            let text = if i % 2 == 0 {
+                Value::Object(m.clone()).to_string()
+            } else {
+                serde_json::to_string_pretty(&Value::Object(m.clone())).unwrap()
+            };
+            let [got] = top_level(&text, ["id"]).unwrap();
+            let got: Option<Value> = got.map(|g| serde_json::from_str(g).unwrap());
+            assert_eq!(got.as_ref(), m.get("id"), "{text}");
+        }
+    }
+}
