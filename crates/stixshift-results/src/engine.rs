@@ -21,7 +21,15 @@ pub(crate) struct Engine {
     pub(crate) fallback_type: Option<String>,
     /// STIX 2.0: a user-account needs `user_id`; without one it is dropped.
     pub(crate) require_user_id: bool,
+    /// Property names the writer gives every object itself: an event key of
+    /// that name in the fallback object is renamed `x_<name>` (written as is,
+    /// the object would hold the name twice).
+    pub(crate) reserved: &'static [&'static str],
 }
+
+/// [`Engine::reserved`] for STIX 2.0 (`type`) and 2.1 (`type`, `id`, `spec_version`).
+pub(crate) const RESERVED_20: &[&str] = &["type"];
+pub(crate) const RESERVED_21: &[&str] = &["type", "id", "spec_version"];
 
 /// A property value before references are resolved.
 #[derive(Debug)]
@@ -417,7 +425,10 @@ impl Engine {
                     if is_empty(&item.val) {
                         continue;
                     }
-                    let (prop, nested) = split_fallback_key(item.key);
+                    let (mut prop, nested) = split_fallback_key(item.key);
+                    if self.reserved.contains(&&*prop) {
+                        prop = Cow::Owned(format!("x_{prop}"));
+                    }
                     let v = nest_owned(nested, item.val);
                     b.set(fallback_slot, ty, Name::Ev(prop), P::V(v), true);
                     continue;

@@ -205,6 +205,11 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 .unmapped_fallback
                 .then(|| format!("x-{}", name.replace('_', "-"))),
             require_user_id: !config.stix_2_1,
+            reserved: if config.stix_2_1 {
+                crate::engine::RESERVED_21
+            } else {
+                crate::engine::RESERVED_20
+            },
         };
         let bundle_id = format!("bundle--{}", env.uuid4());
         let threads = match config.threads {

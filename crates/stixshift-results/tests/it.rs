@@ -487,17 +487,18 @@ fn unmapped_fallback_collects_unmapped_keys() {
             "ruleTags": ["network"]
         });
         if v21 {
-            // The event's own `id` meets the STIX id (a known quirk: both
-            // keys are in the text, the STIX one last): compare the rest.
+            // The event's own `id` would meet the STIX id: it is `x_id`.
             assert!(c["id"].as_str().unwrap().starts_with("x-my-sysdig--"));
             assert_eq!(c["spec_version"], "2.1");
-            for o in [&mut c, &mut expected] {
-                let o = o.as_object_mut().unwrap();
-                o.remove("id");
-                o.remove("spec_version");
-            }
+            let e = expected.as_object_mut().unwrap();
+            let event_id = e.remove("id").unwrap();
+            e.insert("x_id".into(), event_id);
+            let o = c.as_object_mut().unwrap();
+            o.remove("id");
+            o.remove("spec_version");
         }
         assert_eq!(c, expected, "STIX 2.1: {v21}");
+        assert_no_duplicate_keys(&out);
         // Every other object still comes from the map, as without the option.
         let plain = run(
             &events,
@@ -519,6 +520,101 @@ fn unmapped_fallback_collects_unmapped_keys() {
     // The option off: no custom object at all.
     let text = run(&events, &Config::default());
     assert!(!text.contains("x-sysdig\""));
+}
+
+/// Fails if any object in the JSON text holds a key twice (a `Value`
+/// keeps only the last, so this reads the text itself).
+fn assert_no_duplicate_keys(text: &[u8]) {
+    use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+    struct NoDup;
+    impl<'de> serde::Deserialize<'de> for NoDup {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(NoDup)
+        }
+    }
+    impl<'de> Visitor<'de> for NoDup {
+        type Value = NoDup;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<NoDup, E> {
+            Ok(NoDup)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<NoDup, E> {
+            Ok(NoDup)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<NoDup, E> {
+            Ok(NoDup)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<NoDup, E> {
+            Ok(NoDup)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<NoDup, E> {
+            Ok(NoDup)
+        }
+        fn visit_unit<E>(self) -> Result<NoDup, E> {
+            Ok(NoDup)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<NoDup, A::Error> {
+            while a.next_element::<NoDup>()?.is_some() {}
+            Ok(NoDup)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<NoDup, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(k) = a.next_key::<String>()? {
+                if !seen.insert(k.clone()) {
+                    return Err(serde::de::Error::custom(format!("duplicate key `{k}`")));
+                }
+                a.next_value::<NoDup>()?;
+            }
+            Ok(NoDup)
+        }
+    }
+    if let Err(e) = serde_json::from_slice::<NoDup>(text) {
+        panic!("{e}");
+    }
+}
+
+/// Event keys named like the properties the writer adds itself (`type`;
+/// STIX 2.1 `id` and `spec_version`) are renamed `x_<key>` in the fallback
+/// object instead of being written twice.
+#[test]
+fn fallback_keys_never_duplicate_stix_properties() {
+    let events = json!([{"id": "ev1", "type": "t", "spec_version": "9", "x_type": "kept",
+        "severity": 3, "content": {"fields": {"proc.name": "curl"}}}]);
+    for v21 in [false, true] {
+        let config = Config {
+            unmapped_fallback: true,
+            stix_2_1: v21,
+            ..Config::default()
+        };
+        let out = run(&events, &config);
+        assert_no_duplicate_keys(out.as_bytes());
+        let bundle: Value = serde_json::from_str(&out).unwrap();
+        let custom = if v21 {
+            bundle["objects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["type"] == "x-sysdig")
+                .cloned()
+                .unwrap()
+        } else {
+            bundle["objects"][1]["objects"]["0"].clone()
+        };
+        assert_eq!(custom["type"], "x-sysdig", "{out}");
+        // `type` (renamed) and the event's own `x_type` end up with one
+        // name: the first in the event wins, as for any repeated property.
+        assert_eq!(custom["x_type"], "t");
+        if v21 {
+            assert_eq!(custom["x_id"], "ev1");
+            assert_eq!(custom["x_spec_version"], "9");
+            assert_eq!(custom["spec_version"], "2.1");
+        } else {
+            assert_eq!(custom["id"], "ev1");
+            assert_eq!(custom["spec_version"], "9");
+        }
+    }
 }
 
 /// Values STIX cannot hold are dropped rather than written as invalid

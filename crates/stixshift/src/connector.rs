@@ -76,6 +76,7 @@ pub fn results_config(options: &Options) -> stixshift_results::Config {
             .as_ref()
             .and_then(|m| m.get("to_stix_map"))
             .cloned(),
+        threads: crate::env::threads(),
         ..stixshift_results::Config::default()
     }
 }

@@ -19,3 +19,15 @@ pub fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
+
+/// Threads for results translation (STIX 2.0): a positive number, or unset
+/// for one per available CPU. `1` keeps translation on the calling thread.
+pub const STIXSHIFT_THREADS: &str = "STIXSHIFT_THREADS";
+
+/// `STIXSHIFT_THREADS` if it holds a positive number, else 0 (automatic).
+pub fn threads() -> usize {
+    std::env::var(STIXSHIFT_THREADS)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0)
+}
