@@ -107,6 +107,10 @@ struct Run {
 }
 
 fn read_with(text: &str, threads: usize, batch_bytes: usize) -> Run {
+    read_as(text, threads, batch_bytes, Format::Bundle)
+}
+
+fn read_as(text: &str, threads: usize, batch_bytes: usize, format: Format) -> Run {
     let config = Config {
         threads,
         batch_bytes,
@@ -121,7 +125,7 @@ fn read_with(text: &str, threads: usize, batch_bytes: usize) -> Run {
             &config,
             FixedEnv::default(),
             &mut out,
-            Format::Bundle,
+            format,
             &mut |w| warnings.push(w.clone()),
         )
     } else {
@@ -131,7 +135,7 @@ fn read_with(text: &str, threads: usize, batch_bytes: usize) -> Run {
             &config,
             ForkingEnv,
             &mut out,
-            Format::Bundle,
+            format,
             &mut |w| warnings.push(w.clone()),
         )
     };
@@ -193,6 +197,15 @@ fn parallel_reader_writes_what_one_thread_writes() {
             );
         }
     }
+}
+
+#[test]
+fn parallel_ndjson_writes_what_one_thread_writes() {
+    let text = events_text(400, false);
+    let serial = read_as(&text, 1, 1 << 20, Format::Ndjson);
+    assert_eq!(serial.output.lines().count(), 400 - 4);
+    let par = read_as(&text, 3, 10_000, Format::Ndjson);
+    assert_same(&serial, &par, "ndjson");
 }
 
 #[test]
