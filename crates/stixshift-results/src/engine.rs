@@ -507,17 +507,17 @@ impl Engine {
                 if !ok || is_empty(&v) {
                     continue;
                 }
-                let mut v = v;
-                for seg in target.nested.iter().rev() {
-                    v = Val::Obj(vec![(Cow::Borrowed(seg.as_str()), v)]);
+                if target.nested.is_empty() {
+                    b.set(
+                        target.slot,
+                        &target.ty,
+                        Name::Map(prop),
+                        P::V(v),
+                        !target.is_ref_prop,
+                    );
+                } else {
+                    b.set_nested(target, v);
                 }
-                b.set(
-                    target.slot,
-                    &target.ty,
-                    Name::Map(prop),
-                    P::V(v),
-                    !target.is_ref_prop,
-                );
             }
         }
         b.finish(obs, warnings, self.require_user_id)
@@ -571,6 +571,27 @@ fn is_empty(v: &Val<'_>) -> bool {
     }
 }
 
+/// `{path[0]: {path[1]: ... v}}`.
+fn wrap<'m: 'de, 'de>(path: &'m [String], v: Val<'de>) -> Val<'de> {
+    path.iter()
+        .rev()
+        .fold(v, |v, seg| Val::Obj(vec![(Cow::Borrowed(seg.as_str()), v)]))
+}
+
+/// `merge(node, wrap(path, v))`, walking the existing part of the path.
+fn insert_path<'m: 'de, 'de>(node: &mut Val<'de>, path: &'m [String], v: Val<'de>) {
+    let Some((seg, rest)) = path.split_first() else {
+        merge(node, v);
+        return;
+    };
+    // Not an object: the first value wins.
+    let Val::Obj(o) = node else { return };
+    match o.iter().position(|(k, _)| k == seg) {
+        Some(j) => insert_path(&mut o[j].1, rest, v),
+        None => o.push((Cow::Borrowed(seg.as_str()), wrap(rest, v))),
+    }
+}
+
 /// Deep merge, first value wins (stix-shifter's rule for `extensions`).
 fn merge<'de>(old: &mut Val<'de>, new: Val<'de>) {
     if let (Val::Obj(o), Val::Obj(n)) = (old, new) {
@@ -620,7 +641,7 @@ struct Builder<'a, 'm, 'de> {
     pending: Vec<(usize, &'m ObjectTarget, P<'de>)>,
 }
 
-impl<'m, 'de> Builder<'_, 'm, 'de> {
+impl<'m: 'de, 'de> Builder<'_, 'm, 'de> {
     fn set(&mut self, slot: usize, ty: &'m str, prop: Name<'m, 'de>, v: P<'de>, real: bool) {
         let obj = self.objs[slot].get_or_insert_with(|| {
             self.touch += 1;
@@ -641,6 +662,42 @@ impl<'m, 'de> Builder<'_, 'm, 'de> {
             None => obj.props.push((prop, v)),
         }
         if real && obj.real.is_none() {
+            self.real += 1;
+            obj.real = Some(self.real);
+        }
+    }
+
+    /// [`set`](Self::set) of `target.nested` inside the property: as
+    /// setting `{nested[0]: {nested[1]: ... v}}` and merging, without
+    /// building that value when the path already exists.
+    fn set_nested(&mut self, target: &'m ObjectTarget, v: Val<'de>) {
+        let exists = self.objs[target.slot].as_ref().is_some_and(|o| {
+            o.props
+                .iter()
+                .any(|(p, _)| matches!(p, Name::Map(t) if t.prop_id == target.prop_id))
+        });
+        if !exists {
+            let v = wrap(&target.nested, v);
+            self.set(
+                target.slot,
+                &target.ty,
+                Name::Map(target),
+                P::V(v),
+                !target.is_ref_prop,
+            );
+            return;
+        }
+        let Some(obj) = self.objs[target.slot].as_mut() else {
+            return;
+        };
+        if let Some((_, P::V(old))) = obj
+            .props
+            .iter_mut()
+            .find(|(p, _)| matches!(p, Name::Map(t) if t.prop_id == target.prop_id))
+        {
+            insert_path(old, &target.nested, v);
+        }
+        if !target.is_ref_prop && obj.real.is_none() {
             self.real += 1;
             obj.real = Some(self.real);
         }
