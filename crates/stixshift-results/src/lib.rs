@@ -26,6 +26,7 @@ mod mapping;
 mod parallel;
 mod preprocess;
 pub mod pyjson;
+mod readahead;
 mod reader;
 mod timestamp;
 mod transform;
@@ -36,6 +37,7 @@ pub use env::{Env, FixedEnv, SystemEnv};
 pub use error::{ResultsError, Warning};
 pub use mapping::default_to_stix_map;
 pub use preprocess::preprocess_event;
+pub use readahead::ReadAhead;
 pub use reader::{
     translate_reader, translate_values, translate_values_with_warnings, MAX_EVENT_BYTES,
 };

@@ -16,12 +16,14 @@
 //!   guess thus costs time, never a wrong result.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use memchr::memmem;
 
 use crate::env::Env;
 use crate::error::{ResultsError, Warning};
-use crate::writer::{BundleWriter, Worker};
+use crate::writer::{BundleWriter, Stats, Worker};
 
 /// Smallest part of a window worth a thread (bytes), unless the batch
 /// itself is smaller (tests use small batches to get many parts).
@@ -30,13 +32,23 @@ const MIN_PART_BYTES: usize = 32 << 10;
 /// Smallest run of separated events worth a thread.
 const MIN_PART_EVENTS: usize = 16;
 
-/// What one thread did with its part of a window.
+/// Parts per thread: threads take parts as they become free, so a thread
+/// slowed down (the machine is shared) holds the batch up by one small part.
+const PARTS_PER_THREAD: usize = 4;
+
+/// What a thread did with one part.
 struct PartOut {
+    /// The part's output, its counters and warnings (event numbers
+    /// relative to the part).
+    buf: Vec<u8>,
+    stats: Stats,
     warnings: Vec<Warning>,
     /// End of the last event translated (relative to the window).
     last_end: Option<usize>,
     /// The next part whose start this one reached exactly, if any.
     landed: Option<usize>,
+    /// The error that stopped the part (runs of separated events only).
+    error: Option<ResultsError>,
 }
 
 fn is_ws(b: u8) -> bool {
@@ -103,11 +115,7 @@ fn run_part(worker: &mut Worker, w: &str, starts: &[usize], k: usize) -> PartOut
     let b = w.as_bytes();
     let mut pos = starts[k];
     let mut next = k + 1;
-    let mut out = PartOut {
-        warnings: Vec::new(),
-        last_end: None,
-        landed: None,
-    };
+    let mut out = PartOut::new();
     loop {
         while next < starts.len() && starts[next] < pos {
             next += 1;
@@ -136,22 +144,62 @@ fn run_part(worker: &mut Worker, w: &str, starts: &[usize], k: usize) -> PartOut
     out
 }
 
-/// Run `f` on each worker, the first on this thread, the others on their own.
-fn run_all<T: Send>(workers: &mut [Worker], f: impl Fn(usize, &mut Worker) -> T + Sync) -> Vec<T> {
-    let f = &f;
-    std::thread::scope(|s| {
-        let mut iter = workers.iter_mut().enumerate();
+impl PartOut {
+    fn new() -> Self {
+        PartOut {
+            buf: Vec::new(),
+            stats: Stats::default(),
+            warnings: Vec::new(),
+            last_end: None,
+            landed: None,
+            error: None,
+        }
+    }
+}
+
+/// Run jobs `0..jobs` on the workers (the first on this thread), each
+/// worker taking the next job when it is done with one; each job's output
+/// is taken from its worker into the job's [`PartOut`], in buffers from
+/// `spare`.
+fn run_jobs(
+    workers: &mut [Worker],
+    jobs: usize,
+    spare: &mut Vec<Vec<u8>>,
+    job: impl Fn(usize, &mut Worker) -> PartOut + Sync,
+) -> Vec<PartOut> {
+    let next = AtomicUsize::new(0);
+    let pool = Mutex::new(std::mem::take(spare));
+    let work = |w: &mut Worker| {
+        let mut done = Vec::new();
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            if k >= jobs {
+                return done;
+            }
+            w.set_buffer(
+                pool.lock()
+                    .map(|mut s| s.pop().unwrap_or_default())
+                    .unwrap_or_default(),
+            );
+            let mut out = job(k, w);
+            (out.buf, out.stats) = w.take_output();
+            done.push((k, out));
+        }
+    };
+    let work = &work;
+    let mut all: Vec<(usize, PartOut)> = std::thread::scope(|s| {
+        let mut iter = workers.iter_mut();
         let first = iter.next();
-        let handles: Vec<_> = iter.map(|(k, w)| s.spawn(move || f(k, w))).collect();
-        let mut outs = Vec::with_capacity(handles.len() + 1);
-        if let Some((k, w)) = first {
-            outs.push(f(k, w));
-        }
+        let handles: Vec<_> = iter.map(|w| s.spawn(move || work(w))).collect();
+        let mut all = first.map(work).unwrap_or_default();
         for h in handles {
-            outs.push(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
         }
-        outs
-    })
+        all
+    });
+    all.sort_unstable_by_key(|(k, _)| *k);
+    *spare = pool.into_inner().unwrap_or_default();
+    all.into_iter().map(|(_, o)| o).collect()
 }
 
 fn rebase(mut warnings: Vec<Warning>, base: usize) -> Vec<Warning> {
@@ -174,8 +222,9 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         on_warning: &mut dyn FnMut(&Warning),
     ) -> Result<(usize, usize), ResultsError> {
         let threads = self.threads();
-        let min_part = (self.batch_bytes() / (2 * threads)).clamp(256, MIN_PART_BYTES);
-        let parts = threads.min(window.len() / min_part);
+        let min_part =
+            (self.batch_bytes() / (2 * threads * PARTS_PER_THREAD)).clamp(256, MIN_PART_BYTES);
+        let parts = (threads * PARTS_PER_THREAD).min(window.len() / min_part);
         if parts < 2 {
             return Ok((0, 0));
         }
@@ -183,18 +232,18 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         if starts.len() < 2 {
             return Ok((0, 0));
         }
-        let Some(mut workers) = self.take_workers(starts.len()) else {
+        let Some((mut workers, mut spare)) = self.take_workers(threads) else {
             return Ok((0, 0));
         };
-        let mut outs = run_all(&mut workers[..starts.len()], |k, w| {
+        let mut outs = run_jobs(&mut workers, starts.len(), &mut spare, |k, w| {
             run_part(w, window, &starts, k)
         });
         let (mut taken, mut events) = (0, 0);
         let mut k = 0;
         let result = loop {
             let base = self.stats().events;
-            let done = workers[k].stats().events;
-            if let Err(e) = self.absorb(&mut workers[k]) {
+            let done = outs[k].stats.events;
+            if let Err(e) = self.absorb(&outs[k].buf, outs[k].stats) {
                 break Err(e);
             }
             for w in rebase(std::mem::take(&mut outs[k].warnings), base) {
@@ -210,7 +259,8 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 None => break Ok((taken, events)),
             }
         };
-        self.return_workers(workers);
+        spare.extend(outs.into_iter().map(|o| o.buf));
+        self.return_workers(workers, spare);
         result
     }
 
@@ -219,13 +269,14 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     /// Returns the warnings (event indices counted in this writer). On an
     /// error, the events before the failing one have been written.
     pub fn write_events_json(&mut self, events: &[&str]) -> Result<Vec<Warning>, ResultsError> {
-        let parts = self.threads().min(events.len() / MIN_PART_EVENTS);
-        let workers = if parts >= 2 {
-            self.take_workers(parts)
+        let threads = self.threads();
+        let parts = (threads * PARTS_PER_THREAD).min(events.len() / MIN_PART_EVENTS);
+        let taken = if threads >= 2 && parts >= 2 {
+            self.take_workers(threads)
         } else {
             None
         };
-        let Some(mut workers) = workers else {
+        let Some((mut workers, mut spare)) = taken else {
             let mut warnings = Vec::new();
             for e in events {
                 warnings.extend(self.write_event_json(e)?);
@@ -233,27 +284,30 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             return Ok(warnings);
         };
         let bounds: Vec<usize> = (0..=parts).map(|k| k * events.len() / parts).collect();
-        let outs = run_all(&mut workers[..parts], |k, w| {
-            let mut warnings = Vec::new();
+        let mut outs = run_jobs(&mut workers, parts, &mut spare, |k, w| {
+            let mut out = PartOut::new();
             for e in &events[bounds[k]..bounds[k + 1]] {
                 match w.write_event_json(e) {
-                    Ok(ws) => warnings.extend(ws),
-                    Err(err) => return (warnings, Some(err)),
+                    Ok(ws) => out.warnings.extend(ws),
+                    Err(err) => {
+                        out.error = Some(err);
+                        break;
+                    }
                 }
             }
-            (warnings, None)
+            out
         });
         let mut warnings = Vec::new();
         let mut result = Ok(());
-        for (k, (ws, err)) in outs.into_iter().enumerate() {
+        for out in &mut *outs {
             let base = self.stats().events;
-            if let Err(e) = self.absorb(&mut workers[k]) {
+            if let Err(e) = self.absorb(&out.buf, out.stats) {
                 result = Err(e);
                 break;
             }
-            self.count_parallel(self.stats().events - base);
-            warnings.extend(rebase(ws, base));
-            if let Some(err) = err {
+            self.count_parallel(out.stats.events);
+            warnings.extend(rebase(std::mem::take(&mut out.warnings), base));
+            if let Some(err) = out.error.take() {
                 result = Err(match err {
                     ResultsError::BadEvent { index, detail } => ResultsError::BadEvent {
                         index: index + base,
@@ -264,7 +318,8 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 break;
             }
         }
-        self.return_workers(workers);
+        spare.extend(outs.into_iter().map(|o| o.buf));
+        self.return_workers(workers, spare);
         result.map(|()| warnings)
     }
 }

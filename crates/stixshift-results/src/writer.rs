@@ -135,8 +135,10 @@ pub struct BundleWriter<W: Write, E: Env> {
     /// Threads for batches of events (1: no parallel translation).
     threads: usize,
     batch_bytes: usize,
-    /// Workers kept between batches (their buffers and pools reused).
+    /// Workers kept between batches (their pools reused).
     workers: Vec<Worker>,
+    /// Output buffers of parts, kept between batches.
+    spare: Vec<Vec<u8>>,
 }
 
 /// A writer translating part of a batch on another thread: its output stays
@@ -235,6 +237,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             threads,
             batch_bytes: config.batch_bytes.max(1),
             workers: Vec::new(),
+            spare: Vec::new(),
         })
     }
 
@@ -248,9 +251,9 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         self.batch_bytes
     }
 
-    /// `n` workers, reused from earlier batches where possible; `None` when
-    /// the environment cannot be forked.
-    pub(crate) fn take_workers(&mut self, n: usize) -> Option<Vec<Worker>> {
+    /// `n` workers and the spare output buffers, reused from earlier
+    /// batches where possible; `None` when the environment cannot be forked.
+    pub(crate) fn take_workers(&mut self, n: usize) -> Option<(Vec<Worker>, Vec<Vec<u8>>)> {
         let mut ws = std::mem::take(&mut self.workers);
         while ws.len() < n {
             let env = self.env.fork()?;
@@ -272,41 +275,53 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 threads: 1,
                 batch_bytes: self.batch_bytes,
                 workers: Vec::new(),
+                spare: Vec::new(),
             });
         }
-        Some(ws)
+        Some((ws, std::mem::take(&mut self.spare)))
     }
 
-    pub(crate) fn count_parallel(&mut self, events: usize) {
-        self.stats.parallel_events += events;
-    }
-
-    /// Keep workers for the next batch, their output discarded.
-    pub(crate) fn return_workers(&mut self, mut ws: Vec<Worker>) {
-        for w in &mut ws {
-            w.buf.clear();
-            w.stats = Stats::default();
+    /// Keep workers and output buffers (emptied) for the next batch.
+    pub(crate) fn return_workers(&mut self, ws: Vec<Worker>, mut spare: Vec<Vec<u8>>) {
+        for b in &mut spare {
+            b.clear();
         }
         self.workers = ws;
+        self.spare = spare;
     }
 
-    /// Write a worker's output after what this writer wrote, and count its
+    /// Write a part's output after what this writer wrote, and count its
     /// events. Its warnings are the caller's (their indices are relative to
-    /// the worker).
-    pub(crate) fn absorb(&mut self, w: &mut Worker) -> Result<(), ResultsError> {
-        if !w.buf.is_empty() {
+    /// the part).
+    pub(crate) fn absorb(&mut self, buf: &[u8], s: Stats) -> Result<(), ResultsError> {
+        if !buf.is_empty() {
             self.start();
             self.flush_buffered()?;
-            self.out.write_all(&w.buf)?;
-            w.buf.clear();
+            self.out.write_all(buf)?;
         }
-        let s = std::mem::take(&mut w.stats);
         self.stats.events += s.events;
         self.stats.observed_data += s.observed_data;
         self.stats.skipped += s.skipped;
         self.stats.objects += s.objects;
         self.stats.warnings += s.warnings;
         Ok(())
+    }
+
+    pub(crate) fn count_parallel(&mut self, events: usize) {
+        self.stats.parallel_events += events;
+    }
+
+    /// A worker: write into `buf` from now on.
+    pub(crate) fn set_buffer(&mut self, buf: Vec<u8>) {
+        self.buf = buf;
+    }
+
+    /// A worker: its output and counters since [`set_buffer`](Self::set_buffer).
+    pub(crate) fn take_output(&mut self) -> (Vec<u8>, Stats) {
+        (
+            std::mem::take(&mut self.buf),
+            std::mem::take(&mut self.stats),
+        )
     }
 
     fn start(&mut self) {

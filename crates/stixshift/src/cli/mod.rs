@@ -492,7 +492,8 @@ fn results(
     };
     let env = stixshift_results::SystemEnv;
     let result = if let Some(path) = events.strip_prefix('@') {
-        match std::fs::File::open(path) {
+        // Read ahead on a thread of its own: the read calls overlap translating.
+        match std::fs::File::open(path).and_then(stixshift_results::ReadAhead::new) {
             Ok(f) => stixshift_results::translate_reader(
                 identity, f, &config, env, &mut out, format, &mut warn,
             ),
