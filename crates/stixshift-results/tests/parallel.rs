@@ -56,8 +56,8 @@ fn event(i: usize) -> Value {
             "proc.name": format!("p{i}"), "proc.cwd": "/srv", "proc.exepath": "/usr/bin/p",
             "proc.pid": format!("{}", 100 + i), "user.uid": "0", "user.name": "root",
             "proc.aname[2]": "bash", "proc.aname[3]": "<NA>",
-            "evt.type": if i % 3 == 0 { "connect" } else { "open" },
-            "fd.name": if i % 5 == 0 { "[fe80::1]:40000->[2001:db8::2]:443".to_owned() }
+            "evt.type": if i.is_multiple_of(3) { "connect" } else { "open" },
+            "fd.name": if i.is_multiple_of(5) { "[fe80::1]:40000->[2001:db8::2]:443".to_owned() }
                        else { format!("10.0.0.{}:5000->172.16.0.1:80", i % 250) },
         }},
         "labels": {"host.hostName": "h1", "host.mac": "0a:bb:cc:dd:0c:f0",
