@@ -2,7 +2,8 @@
 # Results translation speed, all measured in one run on the same generated
 # events (examples/gen_events, deterministic):
 #   * stixshift: `stixshift translate sysdig results '<identity>' @FILE`
-#     (the release binary, whole process: start-up, reading, writing);
+#     (the release binary, whole process: start-up, reading, writing), on
+#     all CPUs (the default) and on one (STIXSHIFT_THREADS=1);
 #   * the naive baseline: serde_json parsing the same file into a `Value` and
 #     writing it back pretty-printed (examples/serde_roundtrip);
 #   * the reference: stix-shifter 8.1.3's in-process `translate` call on the
@@ -77,8 +78,10 @@ for n in $sizes; do
     "$examples/gen_events" "$n" > "$work/ev.json"
     mb=$(awk -v b="$(stat -c %s "$work/ev.json")" 'BEGIN {printf "%.1f", b / 1048576}')
     read -r ours_s ours_rss < <(timed "$runs" "$bin" translate sysdig results "$id" "@$work/ev.json")
+    read -r one_s one_rss < <(STIXSHIFT_THREADS=1 timed "$runs" "$bin" translate sysdig results "$id" "@$work/ev.json")
     read -r serde_s serde_rss < <(timed "$runs" "$examples/serde_roundtrip" "$work/ev.json")
     ours=$(rate "$n" "$ours_s")
+    one=$(rate "$n" "$one_s")
     serde=$(rate "$n" "$serde_s")
     if [ "$n" -le "$ref_max" ]; then
         : > "$work/ref"
@@ -100,12 +103,12 @@ for n in $sizes; do
         ref_col="not run"
         ratio_ref="-"
     fi
-    rows+=("| $n | $mb | $ours ($ours_s s, $(mib "$ours_rss")) | $serde ($serde_s s, $(mib "$serde_rss")) | $ref_col | $ratio_ref | $(ratio "$ours" "$serde") |")
+    rows+=("| $n | $mb | $ours ($ours_s s, $(mib "$ours_rss")) | $one ($one_s s, $(mib "$one_rss")) | $serde ($serde_s s, $(mib "$serde_rss")) | $ref_col | $ratio_ref | $(ratio "$ours" "$serde") |")
 done
 
 echo
 echo "Events/s (median seconds, median peak RSS); $(nproc) CPUs, $(uname -m), runs: $runs (reference: $ref_runs)"
 echo
-echo "| events | input MB | stixshift translate | serde_json Value round trip | stix-shifter 8.1.3 in-process | stixshift / stix-shifter | stixshift / serde_json |"
-echo "|---|---|---|---|---|---|---|"
+echo "| events | input MB | stixshift translate (all CPUs) | stixshift, STIXSHIFT_THREADS=1 | serde_json Value round trip | stix-shifter 8.1.3 in-process | stixshift / stix-shifter | stixshift / serde_json |"
+echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
