@@ -31,13 +31,9 @@ pub(crate) struct Engine {
 pub(crate) const RESERVED_20: &[&str] = &["type"];
 pub(crate) const RESERVED_21: &[&str] = &["type", "id", "spec_version"];
 
-/// A property value before references are resolved.
-#[derive(Debug)]
-enum P<'de> {
-    V(Val<'de>),
-    Ref(usize),
-    Refs(Vec<usize>),
-}
+/// A property value while an event is read: references hold map slots
+/// until [`Builder::finish`] turns them into positions in place.
+type P<'de> = FinalProp<'de>;
 
 struct Obj<'m, 'de> {
     ty: &'m str,
@@ -795,31 +791,23 @@ impl<'m: 'de, 'de> Builder<'_, 'm, 'de> {
             let Some(o) = self.objs[s].take() else {
                 continue;
             };
-            let props = o
-                .props
-                .into_iter()
-                .filter_map(|(p, v)| {
-                    let v = match v {
-                        P::V(v) => FinalProp::V(v),
-                        P::Ref(t) => {
-                            FinalProp::Ref(*position.get(t).filter(|&&i| i != usize::MAX)?)
-                        }
-                        P::Refs(ts) => {
-                            let list: Vec<usize> = ts
-                                .into_iter()
-                                .filter_map(|t| {
-                                    position.get(t).copied().filter(|&i| i != usize::MAX)
-                                })
-                                .collect();
-                            if list.is_empty() {
-                                return None;
-                            }
-                            FinalProp::Refs(list)
-                        }
-                    };
-                    Some((p, v))
-                })
-                .collect();
+            // References: slots → positions; to dropped objects: removed.
+            let resolve = |t: &mut usize| match position.get(*t) {
+                Some(&i) if i != usize::MAX => {
+                    *t = i;
+                    true
+                }
+                _ => false,
+            };
+            let mut props = o.props;
+            props.retain_mut(|(_, v)| match v {
+                P::V(_) => true,
+                P::Ref(t) => resolve(t),
+                P::Refs(ts) => {
+                    ts.retain_mut(|t| resolve(t));
+                    !ts.is_empty()
+                }
+            });
             objects.push(FinalObj { ty: o.ty, props });
         }
         Translated {
