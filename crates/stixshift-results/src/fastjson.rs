@@ -156,6 +156,7 @@ impl<'de> FastDe<'de> {
         Ok((start, i, escaped))
     }
 
+    #[inline(always)]
     fn parse_str(&mut self) -> Result<Parsed<'de>> {
         let (start, end, escaped) = self.scan_str()?;
         // Both ends are next to an ASCII quote: char boundaries.
