@@ -503,17 +503,7 @@ impl Engine {
                 if !ok || is_empty(&v) {
                     continue;
                 }
-                if target.nested.is_empty() {
-                    b.set(
-                        target.slot,
-                        &target.ty,
-                        Name::Map(prop),
-                        P::V(v),
-                        !target.is_ref_prop,
-                    );
-                } else {
-                    b.set_nested(target, v);
-                }
+                b.set_value(target, v);
             }
         }
         b.finish(obs, warnings, self.require_user_id)
@@ -663,10 +653,11 @@ impl<'m: 'de, 'de> Builder<'_, 'm, 'de> {
         }
     }
 
-    /// [`set`](Self::set) of `target.nested` inside the property: as
-    /// setting `{nested[0]: {nested[1]: ... v}}` and merging, without
-    /// building that value when the path already exists.
-    fn set_nested(&mut self, target: &'m ObjectTarget, v: Val<'de>) {
+    /// [`set`](Self::set) of a mapped value, at `target.nested` inside the
+    /// property if that is not empty: as setting `{nested[0]: {nested[1]:
+    /// ... v}}` and merging, without building that value when the path
+    /// already exists.
+    fn set_value(&mut self, target: &'m ObjectTarget, v: Val<'de>) {
         let exists = self.objs[target.slot].as_ref().is_some_and(|o| {
             o.props
                 .iter()

@@ -118,27 +118,20 @@ fn read_as(text: &str, threads: usize, batch_bytes: usize, format: Format) -> Ru
     };
     let mut out = Vec::new();
     let mut warnings = Vec::new();
-    let result = if threads == 1 {
-        translate_reader(
-            &identity(),
-            text.as_bytes(),
-            &config,
-            FixedEnv::default(),
-            &mut out,
-            format,
-            &mut |w| warnings.push(w.clone()),
-        )
+    let env: Box<dyn Env> = if threads == 1 {
+        Box::new(FixedEnv::default())
     } else {
-        translate_reader(
-            &identity(),
-            text.as_bytes(),
-            &config,
-            ForkingEnv,
-            &mut out,
-            format,
-            &mut |w| warnings.push(w.clone()),
-        )
+        Box::new(ForkingEnv)
     };
+    let result = translate_reader(
+        &identity(),
+        text.as_bytes(),
+        &config,
+        env,
+        &mut out,
+        format,
+        &mut |w| warnings.push(w.clone()),
+    );
     Run {
         output: normalize(&String::from_utf8(out).unwrap()),
         warnings,
