@@ -304,7 +304,7 @@ fn push_u(out: &mut Vec<u8>, u: u16) {
 
 /// A JSON string with only the mandatory escapes (UTF-8 kept), as Python's
 /// `json.dumps(..., ensure_ascii=False)`.
-fn write_str_utf8(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_str_utf8(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;

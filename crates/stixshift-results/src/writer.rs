@@ -13,7 +13,7 @@ use crate::env::Env;
 use crate::error::{ResultsError, Warning};
 use crate::fastjson::{FastDe, FastError};
 use crate::mapping;
-use crate::value::{newline, write_compact, write_pretty, write_str, Val};
+use crate::value::{newline, write_compact, write_pretty, write_str, write_str_utf8, Val};
 
 /// Output is handed on in blocks of at least this many bytes.
 const FLUSH_AT: usize = 1 << 17;
@@ -732,60 +732,69 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         ));
         self.emit(&Val::Obj(od));
         let mut written: Vec<&str> = Vec::new();
+        let spec = Val::Str(Cow::Borrowed("2.1"));
+        let mut entries: Vec<(&str, Out<'_>)> = Vec::new();
         for &i in &t.real_order {
             if !fresh[i] || written.contains(&ids[i].as_str()) {
                 continue;
             }
             written.push(&ids[i]);
             let o = &t.objects[i];
-            let mut props = vec![(Cow::Borrowed("type"), Val::Str(Cow::Borrowed(o.ty)))];
+            entries.clear();
+            entries.push(("type", Out::Id(o.ty)));
             for (k, (name, p)) in o.props.iter().enumerate() {
-                props.push((
-                    Cow::Borrowed(name.as_str()),
-                    prop_val(p, |r| ids[r].clone()),
-                ));
+                entries.push((name.as_str(), Out::of(p, |r| &ids[r])));
                 if k == 0 {
-                    props.push((Cow::Borrowed("id"), Val::Str(Cow::Borrowed(&ids[i]))));
-                    props.push((
-                        Cow::Borrowed("spec_version"),
-                        Val::Str(Cow::Borrowed("2.1")),
-                    ));
+                    entries.push(("id", Out::Id(&ids[i])));
+                    entries.push(("spec_version", Out::V(&spec)));
                 }
             }
-            self.emit(&Val::Obj(props));
+            match self.format {
+                Format::Bundle => {
+                    self.buf.push(b',');
+                    newline(&mut self.buf, 2);
+                    write_entries_pretty(&mut self.buf, &entries, 2);
+                }
+                Format::Ndjson => {
+                    write_entries_compact(&mut self.buf, &entries);
+                    self.buf.push(b'\n');
+                }
+            }
             self.stats.objects += 1;
         }
     }
 
     /// The id of object `i` and whether it still has to be written.
-    fn assign_id<'a>(
+    fn assign_id(
         &mut self,
-        t: &'a Translated<'_, 'a>,
+        t: &Translated<'_, '_>,
         i: usize,
         ids: &[Option<String>],
     ) -> (String, bool) {
         let o = &t.objects[i];
-        let resolve =
-            |p: &FinalProp<'a>| -> Val<'a> { prop_val(p, |r| ids[r].clone().unwrap_or_default()) };
-        let all: Vec<(Cow<'a, str>, Val<'a>)> = o
+        // References not assigned yet (only in a cycle) count as "".
+        let props: Vec<(&str, Out<'_>)> = o
             .props
             .iter()
-            .map(|(k, p)| (Cow::Borrowed(k.as_str()), resolve(p)))
+            .map(|(k, p)| (k.as_str(), Out::of(p, |r| ids[r].as_deref().unwrap_or(""))))
             .collect();
-        let Some(name) = contributing_name(o.ty, &all) else {
-            return (format!("{}--{}", o.ty, self.env.uuid4()), true);
+        let Some(name) = contributing_name(o.ty, &props) else {
+            return (join_id(o.ty, &self.env.uuid4()), true);
         };
-        let mut content = Vec::with_capacity(256);
-        content.extend_from_slice(o.ty.as_bytes());
-        Val::Obj(all.clone()).write_canonical(&mut content);
-        let content_hash = hash_bytes(&content);
         let mut full = Vec::with_capacity(256);
-        Val::Obj(all).write_canonical(&mut full);
+        write_entries_canonical(&mut full, &props);
+        let content_hash = {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            h.write(o.ty.as_bytes());
+            h.write(&full);
+            h.finish()
+        };
         for candidate in [name.as_slice(), full.as_slice()] {
-            let id = format!(
-                "{}--{}",
+            let uuid = uuid::Uuid::new_v5(&STIX_NAMESPACE, candidate);
+            let id = join_id(
                 o.ty,
-                uuid::Uuid::new_v5(&STIX_NAMESPACE, candidate)
+                uuid.hyphenated()
+                    .encode_lower(&mut uuid::Uuid::encode_buffer()),
             );
             let key = hash_bytes(id.as_bytes());
             match self.emitted.get(&key) {
@@ -802,7 +811,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 }
             }
         }
-        (format!("{}--{}", o.ty, self.env.uuid4()), true)
+        (join_id(o.ty, &self.env.uuid4()), true)
     }
 
     /// Close the bundle and flush.
@@ -833,6 +842,133 @@ fn prop_val<'a>(p: &FinalProp<'a>, id: impl Fn(usize) -> String) -> Val<'a> {
         FinalProp::Ref(r) => Val::Str(Cow::Owned(id(*r))),
         FinalProp::Refs(rs) => Val::Arr(rs.iter().map(|r| Val::Str(Cow::Owned(id(*r)))).collect()),
     }
+}
+
+/// `<type>--<uuid>`.
+fn join_id(ty: &str, uuid: &str) -> String {
+    let mut id = String::with_capacity(ty.len() + 2 + uuid.len());
+    id.push_str(ty);
+    id.push_str("--");
+    id.push_str(uuid);
+    id
+}
+
+/// A property of a STIX 2.1 object being written or identified, borrowed:
+/// a value of the event, or the ids of the objects it references.
+enum Out<'a> {
+    V(&'a Val<'a>),
+    Id(&'a str),
+    Ids(Vec<&'a str>),
+    /// `hashes` reduced to one hash (for the id's contributing properties).
+    Hash(&'a str, &'a Val<'a>),
+}
+
+impl<'a> Out<'a> {
+    fn of(p: &'a FinalProp<'a>, id: impl Fn(usize) -> &'a str) -> Out<'a> {
+        match p {
+            FinalProp::V(v) => Out::V(v),
+            FinalProp::Ref(r) => Out::Id(id(*r)),
+            FinalProp::Refs(rs) => Out::Ids(rs.iter().map(|r| id(*r)).collect()),
+        }
+    }
+}
+
+/// [`write_pretty`] of the object made of `entries`, at `level`.
+fn write_entries_pretty(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)], level: usize) {
+    out.push(b'{');
+    for (i, (k, v)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        newline(out, level + 1);
+        write_str(out, k);
+        out.extend_from_slice(b": ");
+        match v {
+            Out::V(v) => write_pretty(out, v, level + 1),
+            Out::Id(s) => write_str(out, s),
+            Out::Ids(list) if list.is_empty() => out.extend_from_slice(b"[]"),
+            Out::Ids(list) => {
+                out.push(b'[');
+                for (j, s) in list.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    newline(out, level + 2);
+                    write_str(out, s);
+                }
+                newline(out, level + 1);
+                out.push(b']');
+            }
+            Out::Hash(..) => {}
+        }
+    }
+    newline(out, level);
+    out.push(b'}');
+}
+
+/// [`write_compact`] of the object made of `entries`.
+fn write_entries_compact(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)]) {
+    out.push(b'{');
+    for (i, (k, v)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        write_str(out, k);
+        out.extend_from_slice(b": ");
+        match v {
+            Out::V(v) => write_compact(out, v),
+            Out::Id(s) => write_str(out, s),
+            Out::Ids(list) => {
+                out.push(b'[');
+                for (j, s) in list.iter().enumerate() {
+                    if j > 0 {
+                        out.extend_from_slice(b", ");
+                    }
+                    write_str(out, s);
+                }
+                out.push(b']');
+            }
+            Out::Hash(..) => {}
+        }
+    }
+    out.push(b'}');
+}
+
+/// [`Val::write_canonical`] of the object made of `entries` (keys sorted,
+/// no spaces, UTF-8 kept).
+fn write_entries_canonical(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)]) {
+    let mut order: Vec<&(&str, Out<'_>)> = entries.iter().collect();
+    order.sort_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
+    for (i, (k, v)) in order.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str_utf8(out, k);
+        out.push(b':');
+        match v {
+            Out::V(v) => v.write_canonical(out),
+            Out::Id(s) => write_str_utf8(out, s),
+            Out::Ids(list) => {
+                out.push(b'[');
+                for (j, s) in list.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    write_str_utf8(out, s);
+                }
+                out.push(b']');
+            }
+            Out::Hash(hk, hv) => {
+                out.push(b'{');
+                write_str_utf8(out, hk);
+                out.push(b':');
+                hv.write_canonical(out);
+                out.push(b'}');
+            }
+        }
+    }
+    out.push(b'}');
 }
 
 /// STIX 2.1 ID-contributing properties (STIX 2.1 §2.9 and each SCO's section).
@@ -867,29 +1003,35 @@ fn contributing(ty: &str) -> &'static [&'static str] {
 
 const HASH_ORDER: [&str; 4] = ["MD5", "SHA-1", "SHA-256", "SHA-512"];
 
-fn contributing_name(ty: &str, props: &[(Cow<'_, str>, Val<'_>)]) -> Option<Vec<u8>> {
+fn contributing_name(ty: &str, props: &[(&str, Out<'_>)]) -> Option<Vec<u8>> {
     let names = contributing(ty);
-    let mut chosen: Vec<(Cow<'_, str>, Val<'_>)> = Vec::new();
+    let mut chosen: Vec<(&str, Out<'_>)> = Vec::new();
     for (k, v) in props {
-        if !names.contains(&k.as_ref()) {
+        if !names.contains(k) {
             continue;
         }
-        if k == "hashes" {
-            let Val::Obj(hs) = v else { continue };
-            if let Some((hk, hv)) = HASH_ORDER
-                .iter()
-                .find_map(|h| hs.iter().find(|(k, _)| k == h))
-            {
-                chosen.push((k.clone(), Val::Obj(vec![(hk.clone(), hv.clone())])));
+        let v = match v {
+            Out::V(Val::Obj(hs)) if *k == "hashes" => {
+                match HASH_ORDER
+                    .iter()
+                    .find_map(|h| hs.iter().find(|(k, _)| k == h))
+                {
+                    Some((hk, hv)) => Out::Hash(hk, hv),
+                    None => continue,
+                }
             }
-            continue;
-        }
-        chosen.push((k.clone(), v.clone()));
+            _ if *k == "hashes" => continue,
+            Out::V(v) => Out::V(v),
+            Out::Id(s) => Out::Id(s),
+            Out::Ids(list) => Out::Ids(list.clone()),
+            Out::Hash(hk, hv) => Out::Hash(hk, hv),
+        };
+        chosen.push((k, v));
     }
     if chosen.is_empty() {
         return None;
     }
     let mut out = Vec::with_capacity(128);
-    Val::Obj(chosen).write_canonical(&mut out);
+    write_entries_canonical(&mut out, &chosen);
     Some(out)
 }

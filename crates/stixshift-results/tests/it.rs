@@ -790,3 +790,42 @@ fn events_as_json_text_translate_like_the_reader() {
     .unwrap();
     assert!(writer.write_event_json(r#"{"severity": 1} x"#).is_err());
 }
+
+/// `--ndjson` writes the bundle's objects (without the identity), one per
+/// line, in the bundle's order, each as Python's `json.dumps` would.
+#[test]
+fn ndjson_lines_are_the_bundle_objects() {
+    let mut events = read("varied.events.json").as_array().unwrap().clone();
+    events.extend(read("spec/r1.events.json").as_array().unwrap().clone());
+    let text = serde_json::to_vec(&events).unwrap();
+    for v21 in [false, true] {
+        let config = Config {
+            stix_2_1: v21,
+            ..Config::default()
+        };
+        let bundle: Value =
+            serde_json::from_str(&run(&Value::Array(events.clone()), &config)).unwrap();
+        let mut out = Vec::new();
+        translate_reader(
+            &identity(),
+            text.as_slice(),
+            &config,
+            FixedEnv::default(),
+            &mut out,
+            Format::Ndjson,
+            &mut |_| {},
+        )
+        .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        let objects = &bundle["objects"].as_array().unwrap()[1..];
+        assert_eq!(lines.len(), objects.len(), "STIX 2.1: {v21}");
+        for (line, object) in lines.iter().zip(objects) {
+            assert_eq!(
+                *line,
+                stixshift_results::pyjson::to_string_compact(object),
+                "STIX 2.1: {v21}"
+            );
+        }
+    }
+}
