@@ -658,11 +658,12 @@ impl<'m: 'de, 'de> Builder<'_, 'm, 'de> {
     /// ... v}}` and merging, without building that value when the path
     /// already exists.
     fn set_value(&mut self, target: &'m ObjectTarget, v: Val<'de>) {
-        let exists = self.objs[target.slot].as_ref().is_some_and(|o| {
-            o.props
-                .iter()
-                .any(|(p, _)| matches!(p, Name::Map(t) if t.prop_id == target.prop_id))
-        });
+        let exists = !target.nested.is_empty()
+            && self.objs[target.slot].as_ref().is_some_and(|o| {
+                o.props
+                    .iter()
+                    .any(|(p, _)| matches!(p, Name::Map(t) if t.prop_id == target.prop_id))
+            });
         if !exists {
             let v = wrap(&target.nested, v);
             self.set(
