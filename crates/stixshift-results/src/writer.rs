@@ -756,7 +756,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                     write_entries_pretty(&mut self.buf, &entries, 2);
                 }
                 Format::Ndjson => {
-                    write_entries_compact(&mut self.buf, &entries);
+                    write_entries_flat(&mut self.buf, &entries, Flat::Compact);
                     self.buf.push(b'\n');
                 }
             }
@@ -782,7 +782,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             return (join_id(o.ty, &self.env.uuid4()), true);
         };
         let mut full = Vec::with_capacity(256);
-        write_entries_canonical(&mut full, &props);
+        write_entries_flat(&mut full, &props, Flat::Canonical);
         let content_hash = {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             h.write(o.ty.as_bytes());
@@ -906,64 +906,56 @@ fn write_entries_pretty(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)], level: u
     out.push(b'}');
 }
 
-/// [`write_compact`] of the object made of `entries`.
-fn write_entries_compact(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)]) {
-    out.push(b'{');
-    for (i, (k, v)) in entries.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b", ");
-        }
-        write_str(out, k);
-        out.extend_from_slice(b": ");
-        match v {
-            Out::V(v) => write_compact(out, v),
-            Out::Id(s) => write_str(out, s),
-            Out::Ids(list) => {
-                out.push(b'[');
-                for (j, s) in list.iter().enumerate() {
-                    if j > 0 {
-                        out.extend_from_slice(b", ");
-                    }
-                    write_str(out, s);
-                }
-                out.push(b']');
-            }
-            Out::Hash(..) => {}
-        }
-    }
-    out.push(b'}');
+/// How [`write_entries_flat`] writes: Python's `json.dumps` on one line
+/// (NDJSON), or the canonical form ids are computed from (keys sorted, no
+/// spaces, UTF-8 kept).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flat {
+    Compact,
+    Canonical,
 }
 
-/// [`Val::write_canonical`] of the object made of `entries` (keys sorted,
-/// no spaces, UTF-8 kept).
-fn write_entries_canonical(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)]) {
+/// The object made of `entries` on one line ([`write_compact`] or
+/// [`Val::write_canonical`] of it).
+fn write_entries_flat(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)], flat: Flat) {
     let mut order: Vec<&(&str, Out<'_>)> = entries.iter().collect();
-    order.sort_by(|a, b| a.0.cmp(b.0));
+    type Text = fn(&mut Vec<u8>, &str);
+    let (sep, colon, text): (&[u8], &[u8], Text) = match flat {
+        Flat::Compact => (b", ", b": ", write_str),
+        Flat::Canonical => {
+            order.sort_by(|a, b| a.0.cmp(b.0));
+            (b",", b":", write_str_utf8)
+        }
+    };
+    let value = |out: &mut Vec<u8>, v: &Val<'_>| match flat {
+        Flat::Compact => write_compact(out, v),
+        Flat::Canonical => v.write_canonical(out),
+    };
     out.push(b'{');
     for (i, (k, v)) in order.into_iter().enumerate() {
         if i > 0 {
-            out.push(b',');
+            out.extend_from_slice(sep);
         }
-        write_str_utf8(out, k);
-        out.push(b':');
+        text(out, k);
+        out.extend_from_slice(colon);
         match v {
-            Out::V(v) => v.write_canonical(out),
-            Out::Id(s) => write_str_utf8(out, s),
+            Out::V(v) => value(out, v),
+            Out::Id(s) => text(out, s),
             Out::Ids(list) => {
                 out.push(b'[');
                 for (j, s) in list.iter().enumerate() {
                     if j > 0 {
-                        out.push(b',');
+                        out.extend_from_slice(sep);
                     }
-                    write_str_utf8(out, s);
+                    text(out, s);
                 }
                 out.push(b']');
             }
             Out::Hash(hk, hv) => {
                 out.push(b'{');
-                write_str_utf8(out, hk);
-                out.push(b':');
-                hv.write_canonical(out);
+                text(out, hk);
+                out.extend_from_slice(colon);
+                value(out, hv);
                 out.push(b'}');
             }
         }
@@ -1032,6 +1024,6 @@ fn contributing_name(ty: &str, props: &[(&str, Out<'_>)]) -> Option<Vec<u8>> {
         return None;
     }
     let mut out = Vec::with_capacity(128);
-    write_entries_canonical(&mut out, &chosen);
+    write_entries_flat(&mut out, &chosen, Flat::Canonical);
     Some(out)
 }
