@@ -13,6 +13,7 @@
 
 use std::fmt;
 
+use crate::value::{json_specials, word_at};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 /// Why the fast path did not produce a value.
@@ -108,26 +109,15 @@ impl<'de> FastDe<'de> {
     /// the content range and whether it has escapes.
     #[inline]
     fn scan_str(&mut self) -> Result<(usize, usize, bool)> {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGH: u64 = 0x8080_8080_8080_8080;
         let start = self.pos;
         let mut i = start;
         let mut escaped = false;
         let s = self.s;
         loop {
             // Eight bytes at a time: the lowest flagged byte of a word is its
-            // first `"`, `\` or control byte (borrows only ever flag bytes
-            // above a true one).
-            while let Some(chunk) = s.get(i..i + 8) {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(chunk);
-                let x = u64::from_le_bytes(w);
-                let quote = x ^ (ONES * u64::from(b'"'));
-                let backslash = x ^ (ONES * u64::from(b'\\'));
-                let special = ((quote.wrapping_sub(ONES) & !quote)
-                    | (backslash.wrapping_sub(ONES) & !backslash)
-                    | (x.wrapping_sub(ONES * 0x20) & !x))
-                    & HIGH;
+            // first `"`, `\` or control byte.
+            while let Some(x) = word_at(s, i) {
+                let special = json_specials(x);
                 if special == 0 {
                     i += 8;
                     continue;

@@ -221,28 +221,40 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The eight bytes at `i`, as a little-endian word, if there are eight.
+#[inline]
+pub(crate) fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
+    let chunk = bytes.get(i..i + 8)?;
+    let mut w = [0u8; 8];
+    w.copy_from_slice(chunk);
+    Some(u64::from_le_bytes(w))
+}
+
+/// The bytes of `x` that are `"`, `\` or below 0x20, each flagged by its
+/// high bit. Exact for the lowest flagged byte (borrows only ever flag bytes
+/// above a true one), which is all the scanners use.
+#[inline]
+pub(crate) fn json_specials(x: u64) -> u64 {
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let backslash = x ^ (ONES * u64::from(b'\\'));
+    ((quote.wrapping_sub(ONES) & !quote)
+        | (backslash.wrapping_sub(ONES) & !backslash)
+        | (x.wrapping_sub(ONES * 0x20) & !x))
+        & HIGH
+}
+
 /// Position of the first byte [`write_str`] must escape, eight bytes at a time.
 #[inline]
 fn first_to_escape(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(w);
-        let quote = x ^ (ONES * u64::from(b'"'));
-        let backslash = x ^ (ONES * u64::from(b'\\'));
-        // Below 0x20, `"`, `\`, and 0x7f or above (the high bit set, or
-        // 0x7f's low seven bits carrying into it).
-        let special = ((quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (x.wrapping_sub(ONES * 0x20) & !x)
-            | x
-            | ((x & !HIGH) + ONES))
-            & HIGH;
+    while let Some(x) = word_at(bytes, i) {
+        // JSON's specials, and 0x7f or above (the high bit set, or 0x7f's
+        // low seven bits carrying into it).
+        let special = json_specials(x) | ((x | ((x & !HIGH) + ONES)) & HIGH);
         if special != 0 {
-            // Exact for the lowest flagged byte (see fastjson's string scan).
             return Some(i + (special.trailing_zeros() / 8) as usize);
         }
         i += 8;
@@ -271,28 +283,34 @@ fn write_str_escaped(out: &mut Vec<u8>, s: &str, first: usize) {
             }
         }
         out.extend_from_slice(&bytes[start..i]);
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            0x00..=0x1f | 0x7f => push_u(out, u16::from(b)),
-            _ => {
-                let c = s[i..].chars().next().unwrap_or('\u{fffd}');
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    push_u(out, *u);
-                }
-                start = i + c.len_utf8();
-                continue;
-            }
+        if b < 0x80 {
+            push_escaped_ascii(out, b);
+            start = i + 1;
+            continue;
         }
-        start = i + 1;
+        let c = s[i..].chars().next().unwrap_or('\u{fffd}');
+        let mut units = [0u16; 2];
+        for u in c.encode_utf16(&mut units) {
+            push_u(out, *u);
+        }
+        start = i + c.len_utf8();
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// The escape of an ASCII byte that JSON text cannot hold as is (`"`, `\\`,
+/// a control, DEL), as Python writes it.
+fn push_escaped_ascii(out: &mut Vec<u8>, b: u8) {
+    match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        _ => push_u(out, u16::from(b)),
+    }
 }
 
 fn push_u(out: &mut Vec<u8>, u: u16) {
@@ -313,16 +331,7 @@ pub(crate) fn write_str_utf8(out: &mut Vec<u8>, s: &str) {
             continue;
         }
         out.extend_from_slice(&bytes[start..i]);
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => push_u(out, u16::from(b)),
-        }
+        push_escaped_ascii(out, b);
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
@@ -470,6 +479,19 @@ mod tests {
             let plain = format!("{} ~}}{{", "a".repeat(pad));
             assert_eq!(first_to_escape(plain.as_bytes()), None, "{plain:?}");
         }
+    }
+
+    #[test]
+    fn canonical_strings_escape_as_json_requires() {
+        // Every ASCII byte, DEL and non-ASCII kept: what `json.dumps(...,
+        // ensure_ascii=False)` and serde_json write alike.
+        let s: String = (0u8..0x80).map(char::from).chain("é😀".chars()).collect();
+        let mut out = Vec::new();
+        write_str_utf8(&mut out, &s);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(&s).unwrap()
+        );
     }
 
     #[test]

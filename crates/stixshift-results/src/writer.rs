@@ -565,24 +565,20 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         out.push(b',');
         newline(out, 2);
         out.push(b'{');
-        newline(out, 3);
-        out.extend_from_slice(b"\"id\": ");
-        write_str(out, od_id);
-        out.push(b',');
-        newline(out, 3);
-        out.extend_from_slice(b"\"type\": \"observed-data\",");
-        newline(out, 3);
-        out.extend_from_slice(b"\"created_by_ref\": ");
-        write_str(out, &self.identity_id);
-        out.push(b',');
-        newline(out, 3);
-        out.extend_from_slice(b"\"created\": ");
-        write_str(out, now);
-        out.push(b',');
-        newline(out, 3);
-        out.extend_from_slice(b"\"modified\": ");
-        write_str(out, now);
-        out.push(b',');
+        // The keys and order of `header`.
+        for (key, value) in [
+            ("id", od_id),
+            ("type", "observed-data"),
+            ("created_by_ref", &self.identity_id),
+            ("created", now),
+            ("modified", now),
+        ] {
+            newline(out, 3);
+            write_str(out, key);
+            out.extend_from_slice(b": ");
+            write_str(out, value);
+            out.push(b',');
+        }
         newline(out, 3);
         out.extend_from_slice(b"\"objects\": {");
         let mut num = itoa::Buffer::new();
