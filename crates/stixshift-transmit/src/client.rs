@@ -297,11 +297,6 @@ impl Client {
         &self.base
     }
 
-    /// `options.result_limit`.
-    pub fn result_limit(&self) -> u64 {
-        self.result_limit
-    }
-
     /// `GET /api/v1/secureEvents/status`: `Ok` on a 2xx answer.
     ///
     /// Errors: 401 → [`TransmitError::Unauthorized`] (the reference's

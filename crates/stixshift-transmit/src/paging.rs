@@ -113,24 +113,9 @@ pub type PageStream = Pin<Box<dyn Stream<Item = Result<Vec<Value>, TransmitError
 pub type RawPageStream =
     Pin<Box<dyn Stream<Item = Result<Vec<Box<RawValue>>, TransmitError>> + Send>>;
 
-/// The only field the window guard reads.
-#[derive(serde::Deserialize)]
-struct Timestamped {
-    #[serde(default)]
-    timestamp: Option<Value>,
-}
-
 /// An event's time, read from its JSON text without building the event.
 fn raw_timestamp_ns(event: &RawValue) -> Option<i128> {
-    let value: Value = match crate::peek::top_level(event.get(), ["timestamp"]) {
-        Some([raw]) => serde_json::from_str(raw?).ok()?,
-        None => {
-            serde_json::from_str::<Timestamped>(event.get())
-                .ok()?
-                .timestamp?
-        }
-    };
-    timestamp_value_ns(&value)
+    timestamp_value_ns(&crate::peek::field::<Value>(event.get(), "timestamp")?)
 }
 
 fn parse_events(raw: Vec<Box<RawValue>>) -> Result<Vec<Value>, TransmitError> {
@@ -181,6 +166,27 @@ struct Pager {
 }
 
 impl Pager {
+    /// Paging of `search` from `next`, at result index `position`, up to
+    /// `end`, returning events from index `skip_until` on.
+    fn new(
+        client: &Client,
+        search: &SearchId,
+        next: Next,
+        position: u64,
+        end: u64,
+        skip_until: u64,
+    ) -> Pager {
+        Pager {
+            client: client.clone(),
+            search: search.clone(),
+            next,
+            position,
+            end,
+            skip_until,
+            empty_full_pages: 0,
+        }
+    }
+
     /// Reads one page; `None` when paging is over. The page may be empty
     /// (all its events skipped or outside the window).
     async fn next_page(&mut self) -> Result<Option<Vec<Box<RawValue>>>, TransmitError> {
@@ -302,30 +308,21 @@ impl Client {
                 if length == 0 {
                     return Ok(empty(Some(m.clone())));
                 }
-                Pager {
-                    client: self.clone(),
-                    search: search.clone(),
-                    next: Next::Cursor(m.prev_page_token.clone()),
-                    position: m.result_count,
-                    end: m.result_count.saturating_add(length).min(limit),
-                    skip_until: m.result_count,
-                    empty_full_pages: 0,
-                }
+                Pager::new(
+                    self,
+                    search,
+                    Next::Cursor(m.prev_page_token.clone()),
+                    m.result_count,
+                    m.result_count.saturating_add(length).min(limit),
+                    m.result_count,
+                )
             }
             None => {
                 let end = offset.saturating_add(length).min(limit);
                 if length == 0 || offset >= end {
                     return Ok(empty(None));
                 }
-                Pager {
-                    client: self.clone(),
-                    search: search.clone(),
-                    next: Next::First,
-                    position: 0,
-                    end,
-                    skip_until: offset,
-                    empty_full_pages: 0,
-                }
+                Pager::new(self, search, Next::First, 0, end, offset)
             }
         };
         let mut events = Vec::new();
@@ -354,15 +351,14 @@ impl Client {
     /// [`Client::pages`] with the events as their unparsed JSON text, for
     /// consumers that parse events themselves (no `Value` is built).
     pub fn raw_pages(&self, search: &SearchId, limit: u64) -> RawPageStream {
-        let pager = Pager {
-            client: self.clone(),
-            search: search.clone(),
-            next: Next::First,
-            position: 0,
-            end: limit.min(self.result_limit),
-            skip_until: 0,
-            empty_full_pages: 0,
-        };
+        let pager = Pager::new(
+            self,
+            search,
+            Next::First,
+            0,
+            limit.min(self.result_limit),
+            0,
+        );
         Box::pin(futures_util::stream::unfold(
             Some(pager),
             |state| async move {

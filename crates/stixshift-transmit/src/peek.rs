@@ -112,6 +112,20 @@ pub fn top_level<'a, const N: usize>(
     }
 }
 
+/// The value of the top-level `key` of the event `text` (valid JSON), read
+/// by [`top_level`] when it can be, else by parsing the whole event. `None`
+/// when the key is missing or its value is not a `T`.
+pub fn field<T: serde::de::DeserializeOwned>(text: &str, key: &str) -> Option<T> {
+    match top_level(text, [key]) {
+        Some([raw]) => serde_json::from_str(raw?).ok(),
+        None => {
+            let mut event: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(text).ok()?;
+            serde_json::from_value(event.remove(key)?).ok()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +147,14 @@ mod tests {
         // Escaped keys and non-objects are left to a real parser.
         assert_eq!(top_level(r#"{"\u0069d": 1}"#, ["id"]), None);
         assert_eq!(top_level(r#"[1]"#, ["id"]), None);
+        // ... which `field` falls back to.
+        assert_eq!(field::<u32>(r#"{"\u0069d": 1}"#, "id"), Some(1));
+        assert_eq!(
+            field::<String>(r#"{"a": {"id": "x"}, "id": "y"}"#, "id"),
+            Some("y".into())
+        );
+        assert_eq!(field::<String>(r#"{"id": 5}"#, "id"), None);
+        assert_eq!(field::<String>(r#"{"a": 5}"#, "id"), None);
     }
 
     #[test]

@@ -15,6 +15,12 @@ pub fn now_ms() -> i64 {
     {
         return ms;
     }
+    clock_ms()
+}
+
+/// The system clock in milliseconds since the epoch (never fixed: for
+/// elapsed-time stamps such as `results_stix`'s `stats`).
+pub fn clock_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

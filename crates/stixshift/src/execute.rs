@@ -11,21 +11,6 @@ use serde_json::Value;
 use crate::connection::ConnectionConfig;
 use crate::error::Error;
 
-/// The only field de-duplication reads.
-#[derive(serde::Deserialize)]
-struct Identified {
-    #[serde(default)]
-    id: Option<String>,
-}
-
-/// An event's `id`, read without parsing the rest of it when it can be.
-fn event_id(text: &str) -> Option<String> {
-    match stixshift_transmit::peek::top_level(text, ["id"]) {
-        Some([raw]) => serde_json::from_str(raw?).ok(),
-        None => serde_json::from_str::<Identified>(text).ok()?.id,
-    }
-}
-
 /// What an `execute` run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExecuteStats {
@@ -91,8 +76,12 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
         .iter()
         .map(|q| stixshift_transmit::SearchId::parse(q))
         .collect::<Result<Vec<_>, _>>()?;
+    // Only two queries (windows) can return the same event: with one, no
+    // ids are read or kept.
+    let dedup = searches.len() > 1;
     // Fetch on another task while this one translates: at most two pages
-    // wait in the channel, so memory stays flat.
+    // wait in the channel, so memory stays flat (apart from the ids seen,
+    // when de-duplicating).
     // Each event with its `id` (read on the fetching task, which has time to spare).
     type RawPage = Vec<(Box<serde_json::value::RawValue>, Option<String>)>;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<RawPage, Error>>(2);
@@ -106,7 +95,9 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
                     events
                         .into_iter()
                         .map(|e| {
-                            let id = event_id(e.get());
+                            let id = dedup
+                                .then(|| stixshift_transmit::peek::field::<String>(e.get(), "id"))
+                                .flatten();
                             (e, id)
                         })
                         .collect::<RawPage>()

@@ -1,7 +1,7 @@
 //! stix-shifter's transmission operations for Sysdig, on a validated
 //! connection: the stix-shifter documents around `stixshift-transmit`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 use stixshift_transmit::{Client, Connection, Metadata, SearchId, Token, TransmitError};
@@ -49,7 +49,8 @@ pub enum Operation {
     },
 }
 
-/// The client for a validated connection (one per connection).
+/// The client for a validated connection (one per connection). The fields
+/// read here are the host's client-cache key (`host::ClientKey`).
 pub fn client(conn: &ConnectionConfig) -> Result<Client, Error> {
     let mut c = Connection::new(conn.host.clone());
     c.port = conn.port;
@@ -103,23 +104,19 @@ pub fn preprocess(events: &mut [Value]) {
     }
 }
 
-fn millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// Run one operation; the result is stix-shifter's success document.
 pub async fn run(conn: &ConnectionConfig, op: Operation) -> Result<Value, Error> {
-    match op {
-        Operation::Ping | Operation::Results { .. } | Operation::ResultsStix { .. } => {
-            run_with(&client(conn)?, conn, op).await
-        }
-        local => run_with_no_client(local),
-    }
+    run_with(|| client(conn), conn, op).await
 }
 
-fn run_with_no_client(op: Operation) -> Result<Value, Error> {
+/// [`run`] with the client from `get_client`, called only by the operations
+/// that talk to Sysdig (the `host` server keeps one client per connection,
+/// so requests reuse its TCP/TLS connections).
+pub async fn run_with(
+    get_client: impl FnOnce() -> Result<Client, Error>,
+    conn: &ConnectionConfig,
+    op: Operation,
+) -> Result<Value, Error> {
     match op {
         Operation::Query(q) => Ok(json!({"success": true, "search_id": q})),
         Operation::Status(_) => {
@@ -127,25 +124,8 @@ fn run_with_no_client(op: Operation) -> Result<Value, Error> {
         }
         Operation::Delete(_) => Ok(json!({"success": true})),
         Operation::IsAsync => Ok(Value::Bool(false)),
-        Operation::Ping | Operation::Results { .. } | Operation::ResultsStix { .. } => Err(
-            Error::InvalidArgument("this operation needs a connection to Sysdig".to_owned()),
-        ),
-    }
-}
-
-/// [`run`] with a client built earlier for `conn` (the `host` server keeps
-/// one per connection, so requests reuse its TCP/TLS connections).
-pub async fn run_with(
-    client: &Client,
-    conn: &ConnectionConfig,
-    op: Operation,
-) -> Result<Value, Error> {
-    match op {
-        Operation::Query(_) | Operation::Status(_) | Operation::Delete(_) | Operation::IsAsync => {
-            run_with_no_client(op)
-        }
         Operation::Ping => {
-            client.ping().await?;
+            get_client()?.ping().await?;
             Ok(json!({"success": true}))
         }
         Operation::Results {
@@ -154,7 +134,8 @@ pub async fn run_with(
             length,
             metadata: meta,
         } => {
-            let mut page = fetch(client, &search_id, offset, length, meta.as_ref()).await?;
+            let client = get_client()?;
+            let mut page = fetch(&client, &search_id, offset, length, meta.as_ref()).await?;
             preprocess(&mut page.events);
             let mut doc = Map::new();
             doc.insert("success".into(), Value::Bool(true));
@@ -171,8 +152,9 @@ pub async fn run_with(
             identity,
             metadata: meta,
         } => {
-            let page = fetch(client, &search_id, offset, length, meta.as_ref()).await?;
-            let transmitted = millis();
+            let client = get_client()?;
+            let page = fetch(&client, &search_id, offset, length, meta.as_ref()).await?;
+            let transmitted = crate::env::clock_ms();
             // The translator applies the pre-processing itself (`Config::preprocess`).
             let config = crate::connector::results_config(&conn.options);
             let (mut bundle, warnings) = stixshift_results::translate_values_with_warnings(
@@ -189,7 +171,7 @@ pub async fn run_with(
                     "stats".into(),
                     json!([
                         {"action": "transmission", "time": transmitted},
-                        {"action": "translation", "time": millis()},
+                        {"action": "translation", "time": crate::env::clock_ms()},
                     ]),
                 );
                 if let Some(m) = page.metadata {

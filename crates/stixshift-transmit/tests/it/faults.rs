@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use stixshift_simulator::Running;
-use stixshift_transmit::{Client, Connection, RetryPolicy, TransmitError};
+use stixshift_transmit::{Connection, RetryPolicy, TransmitError};
 
 use crate::support::{
     check_err, client, client_with, conn, ev_ids, event_requests, ids, limits, recording, search,
@@ -147,17 +147,10 @@ async fn faults_during_continuation() {
     run.shutdown().await;
 }
 
-fn exhausted_client(run: &Running) -> Client {
-    client_with(&Connection {
-        retry: RetryPolicy::immediate(3),
-        ..conn(run)
-    })
-}
-
 #[tokio::test]
 async fn retries_exhausted() {
     let run = sim(10).await;
-    let c = exhausted_client(&run);
+    let c = client(&run);
     type Case = (fn(&Running), TransmitError, &'static str, String);
     let cases: Vec<Case> = vec![
         (
@@ -229,7 +222,7 @@ async fn retries_exhausted() {
 #[tokio::test]
 async fn not_retried() {
     let run = sim(10).await;
-    let c = exhausted_client(&run);
+    let c = client(&run);
     run.faults().fail(500, 5);
     let e = c.results(&search(), 0, 10, None).await.unwrap_err();
     check_err(&e, "unknown", "internal server error");

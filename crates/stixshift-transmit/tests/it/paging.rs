@@ -80,9 +80,12 @@ async fn reference_sequences() {
     let first = results(&c, 0, 999, None).await;
     check(&run, &first, 0..999, &[999], Some(999));
     let p = results(&c, 0, 2500, first.metadata.as_ref()).await;
-    check(&run, &p, 999..3499, &[999, 999, 502], Some(3499));
+    // The continuation follows the cursor: no request starts again from
+    // the newest event.
     let reqs = event_requests(&run);
-    assert!(reqs.is_empty());
+    assert!(!reqs.is_empty());
+    assert!(reqs.iter().all(|r| r.param("cursor").is_some()), "{reqs:?}");
+    check(&run, &p, 999..3499, &[999, 999, 502], Some(3499));
     run.shutdown().await;
 
     let run = sim(999).await;

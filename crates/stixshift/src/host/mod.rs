@@ -61,8 +61,8 @@ struct Inner {
     clients: std::sync::Mutex<std::collections::HashMap<ClientKey, stixshift_transmit::Client>>,
 }
 
-/// What a Sysdig client is built from; equal keys share one client (and its
-/// pooled TCP/TLS connections).
+/// What a Sysdig client is built from (every field `transmit::client`
+/// reads); equal keys share one client (and its pooled TCP/TLS connections).
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct ClientKey {
     host: String,
@@ -395,20 +395,23 @@ impl HostState {
             timeout: conn.options.timeout,
             result_limit: conn.options.result_limit,
         };
-        let mut cache = self
-            .inner
-            .clients
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(c) = cache.get(&key) {
+        let cache = || {
+            self.inner
+                .clients
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(c) = cache().get(&key) {
             return Ok(c.clone());
         }
+        // Built without the lock (it reads the system's trust roots): other
+        // requests go on meanwhile; two racing builds keep the first.
         let client = crate::transmit::client(conn)?;
+        let mut cache = cache();
         if cache.len() >= MAX_CLIENTS {
             cache.clear();
         }
-        cache.insert(key, client.clone());
-        Ok(client)
+        Ok(cache.entry(key).or_insert(client).clone())
     }
 
     pub(crate) fn identity(&self) -> Option<&Value> {

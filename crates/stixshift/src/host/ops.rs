@@ -155,13 +155,5 @@ async fn transmission(state: &HostState, path: &str, body: &Value) -> Result<Val
             metadata,
         },
     };
-    match op {
-        crate::transmit::Operation::Ping
-        | crate::transmit::Operation::Results { .. }
-        | crate::transmit::Operation::ResultsStix { .. } => {
-            let client = state.client(&conn)?;
-            crate::transmit::run_with(&client, &conn, op).await
-        }
-        local => crate::transmit::run(&conn, local).await,
-    }
+    crate::transmit::run_with(|| state.client(&conn), &conn, op).await
 }

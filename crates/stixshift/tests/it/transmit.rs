@@ -335,7 +335,10 @@ fn execute_deduplicates_events_two_windows_return_and_limits_per_query() {
         "",
     );
     assert_eq!(code, 0);
-    assert!(json_out(&out)["objects"].as_array().unwrap().len() <= 15);
+    // At most 7 events a query (two queries, the identity): more than one
+    // query's worth, so both contributed.
+    let n = json_out(&out)["objects"].as_array().unwrap().len();
+    assert!((9..=15).contains(&n), "{n}");
 
     // A translation error: nothing on stdout but the error document.
     let (code, out, _) = run_cli(
