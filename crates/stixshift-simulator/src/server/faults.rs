@@ -136,12 +136,10 @@ impl Faults {
     /// get `status`. 500 has the API's JSON error body; 502, 503 and 504 an
     /// HTML page as a proxy would send.
     pub fn fail(&self, status: u16, count: u32) {
-        if count > 0 {
-            self.lock()
-                .plan
-                .statuses
-                .push_back(StatusFault { status, count });
-        }
+        self.lock()
+            .plan
+            .statuses
+            .push_back(StatusFault { status, count });
     }
 
     /// The next `count` requests wait `delay` before being handled.
@@ -236,11 +234,17 @@ impl Faults {
             d.action = Some(Action::TooMany {
                 retry_after: i.plan.retry_after_secs,
             });
-        } else if let Some(front) = i.plan.statuses.front_mut() {
-            front.count -= 1;
-            d.action = Some(Action::Status(front.status));
-            if front.count == 0 {
+        } else {
+            // A plan may hold entries for no request at all (`--fail 503:0`).
+            while i.plan.statuses.front().is_some_and(|f| f.count == 0) {
                 i.plan.statuses.pop_front();
+            }
+            if let Some(front) = i.plan.statuses.front_mut() {
+                front.count -= 1;
+                d.action = Some(Action::Status(front.status));
+                if front.count == 0 {
+                    i.plan.statuses.pop_front();
+                }
             }
         }
         if i.plan.truncate > 0 && d.action != Some(Action::Reset) {
@@ -268,5 +272,30 @@ impl Faults {
         if let Some(c) = i.plan.cursor_failure.as_mut() {
             c.after_pages = c.after_pages.saturating_sub(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A status fault for no request (`--fail 503:0`) is skipped, never
+    /// counted below zero.
+    #[test]
+    fn status_faults_for_no_request_are_skipped() {
+        let mut plan = FaultPlan::default();
+        plan.statuses.push_back(StatusFault {
+            status: 503,
+            count: 0,
+        });
+        plan.statuses.push_back(StatusFault {
+            status: 500,
+            count: 1,
+        });
+        let faults = Faults::new(plan, Clock::manual(0));
+        faults.fail(502, 0);
+        assert_eq!(faults.decide().action, Some(Action::Status(500)));
+        assert_eq!(faults.decide().action, None);
+        assert_eq!(faults.decide().action, None);
     }
 }

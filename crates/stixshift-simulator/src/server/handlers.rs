@@ -5,7 +5,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use super::log::{split_query, Auth};
+use super::log::{parse_query, Auth};
 use super::store::{v1_shape, Cursor, Direction, Matches};
 use super::AppState;
 use crate::filter::{self, Expr};
@@ -395,7 +395,7 @@ fn events(st: &AppState, headers: &HeaderMap, raw: Option<&str>, gen: Gen) -> Re
     if let Some(resp) = deny(st, gen, auth) {
         return resp;
     }
-    let (_, params) = split_query(raw);
+    let params = parse_query(raw);
     let mut outcome = Outcome {
         auth: Some(auth),
         ..Outcome::default()

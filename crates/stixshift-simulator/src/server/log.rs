@@ -90,14 +90,25 @@ impl RequestRecord {
     }
 }
 
+/// Every parameter of a query string (named ones), decoded: what the
+/// handlers judge, secret-named ones included.
+pub(crate) fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
+    raw.map(|raw| {
+        form_urlencoded::parse(raw.as_bytes())
+            .into_owned()
+            .filter(|(k, _)| !k.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// The query string and parameters as the request log keeps them: without
+/// secret-named parameters.
 pub(crate) fn split_query(raw: Option<&str>) -> (Option<String>, Vec<(String, String)>) {
     let Some(raw) = raw else {
         return (None, Vec::new());
     };
-    let all: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
-        .into_owned()
-        .filter(|(k, _)| !k.is_empty())
-        .collect();
+    let all = parse_query(Some(raw));
     let secret = |k: &str| SECRET_PARAMS.iter().any(|s| s.eq_ignore_ascii_case(k));
     if all.iter().any(|(k, _)| secret(k)) {
         let kept: Vec<(String, String)> = all.into_iter().filter(|(k, _)| !secret(k)).collect();

@@ -148,7 +148,8 @@ async fn limits_unknown_parameters_and_the_window() {
         ),
         (200, 0, &json!(5))
     );
-    // Default limit 25, max 999.
+    // Without a limit: every one of the 5 events (the default, 25, is
+    // checked on a larger store below); max 999.
     let (_, body) = get_json(&run, &format!("/api/v1/secureEvents?{W}")).await;
     assert_eq!(ids(&body).len(), 5);
     let (status, _) = get_json(&run, &format!("/api/v1/secureEvents?{W}&limit=999")).await;
@@ -161,6 +162,14 @@ async fn limits_unknown_parameters_and_the_window() {
     assert_eq!(
         resp.json::<Value>().await.unwrap()["message"],
         "unknown parameter `debug`"
+    );
+    // A secret-named parameter is left out of the request log, not out of
+    // the validation.
+    let resp = get(&run, &format!("/secure/events/v1/events?{W}&token=x")).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["message"],
+        "unknown parameter `token`"
     );
     let (status, _) = get_json(
         &run,
@@ -287,5 +296,24 @@ async fn tls_with_the_generated_ca() {
         .expect_err("untrusted certificate");
     assert!(err.is_connect() || err.is_request(), "{err:?}");
     assert_eq!(run.requests().len(), before);
+    run.shutdown().await;
+}
+
+/// Both endpoints answer 25 events when no `limit` is given.
+#[tokio::test]
+async fn default_limit_is_25() {
+    let run = spawn(Config::with_events(
+        (0..40)
+            .map(|i| ev(&format!("e{i}"), BASE - i * 1000, "syscall"))
+            .collect(),
+    ))
+    .await;
+    for path in [
+        format!("/api/v1/secureEvents?{W}"),
+        format!("/secure/events/v1/events?{W}"),
+    ] {
+        let (status, body) = get_json(&run, &path).await;
+        assert_eq!((status, ids(&body).len()), (200, 25), "{path}");
+    }
     run.shutdown().await;
 }
