@@ -115,14 +115,13 @@ fn path_text(paths: &[(u16, Cow<'_, str>)], path: u16) -> String {
     parts.join(".")
 }
 
-impl Ctx<'_, '_> {
-    fn field_path(&self, path: u16, key: &str) -> String {
-        let p = path_text(&self.paths, path);
-        if p.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{p}.{key}")
-        }
+/// The dotted name of field `key` at level `path`, for warnings.
+fn field_path(paths: &[(u16, Cow<'_, str>)], path: u16, key: &str) -> String {
+    let p = path_text(paths, path);
+    if p.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{p}.{key}")
     }
 }
 
@@ -252,12 +251,12 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
                         Val::Str(s) if !s.is_empty() => ctx.pre.anames.push(val.clone()),
                         Val::Str(_) | Val::Null => {}
                         other => {
-                            let f = ctx.field_path(path, k);
+                            let f = field_path(&ctx.paths, path, k);
                             ctx.warnings.push(Warning::new(
                                 Some(&f),
                                 format!(
                                     "expected a string, found {}; not added to `proc.anames`",
-                                    article(other.kind())
+                                    other.kind()
                                 ),
                             ));
                         }
@@ -282,14 +281,6 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
             push_synthetic(ctx, level, path, ANAMES, anames);
         }
         Ok(None)
-    }
-}
-
-fn article(kind: &str) -> String {
-    match kind {
-        "null" => "null".to_owned(),
-        k if k.starts_with(['a', 'o']) => format!("an {k}"),
-        k => format!("a {k}"),
     }
 }
 
@@ -425,7 +416,7 @@ impl Engine {
                     if self.reserved.contains(&&*prop) {
                         prop = Cow::Owned(format!("x_{prop}"));
                     }
-                    let v = nest_owned(nested, item.val);
+                    let v = wrap(nested.into_iter().map(Cow::Owned), item.val);
                     b.set(fallback_slot, ty, Name::Ev(prop), P::V(v), true);
                     continue;
                 }
@@ -437,12 +428,7 @@ impl Engine {
                         Some(v) => v,
                         None => {
                             if !is_empty(&item.val) {
-                                let f = path_text(&ctx.paths, item.path);
-                                let f = if f.is_empty() {
-                                    item.key.to_string()
-                                } else {
-                                    format!("{f}.{}", item.key)
-                                };
+                                let f = field_path(&ctx.paths, item.path, &item.key);
                                 warnings.push(Warning::new(
                                     Some(&f),
                                     format!(
@@ -542,13 +528,6 @@ fn split_fallback_key(key: Cow<'_, str>) -> (Cow<'_, str>, Vec<String>) {
     (Cow::Owned(first), parts.collect())
 }
 
-fn nest_owned<'de>(nested: Vec<String>, v: Val<'de>) -> Val<'de> {
-    nested
-        .into_iter()
-        .rev()
-        .fold(v, |v, seg| Val::Obj(vec![(Cow::Owned(seg), v)]))
-}
-
 fn is_empty(v: &Val<'_>) -> bool {
     match v {
         Val::Str(s) => s.is_empty(),
@@ -558,10 +537,13 @@ fn is_empty(v: &Val<'_>) -> bool {
 }
 
 /// `{path[0]: {path[1]: ... v}}`.
-fn wrap<'m: 'de, 'de>(path: &'m [String], v: Val<'de>) -> Val<'de> {
-    path.iter()
-        .rev()
-        .fold(v, |v, seg| Val::Obj(vec![(Cow::Borrowed(seg.as_str()), v)]))
+fn wrap<'de>(path: impl DoubleEndedIterator<Item = Cow<'de, str>>, v: Val<'de>) -> Val<'de> {
+    path.rev().fold(v, |v, seg| Val::Obj(vec![(seg, v)]))
+}
+
+/// [`wrap`] along a mapped path.
+fn borrowed(path: &[String]) -> impl DoubleEndedIterator<Item = Cow<'_, str>> {
+    path.iter().map(|s| Cow::Borrowed(s.as_str()))
 }
 
 /// `merge(node, wrap(path, v))`, walking the existing part of the path.
@@ -574,7 +556,7 @@ fn insert_path<'m: 'de, 'de>(node: &mut Val<'de>, path: &'m [String], v: Val<'de
     let Val::Obj(o) = node else { return };
     match o.iter().position(|(k, _)| k == seg) {
         Some(j) => insert_path(&mut o[j].1, rest, v),
-        None => o.push((Cow::Borrowed(seg.as_str()), wrap(rest, v))),
+        None => o.push((Cow::Borrowed(seg.as_str()), wrap(borrowed(rest), v))),
     }
 }
 
@@ -665,7 +647,7 @@ impl<'m: 'de, 'de> Builder<'_, 'm, 'de> {
                     .any(|(p, _)| matches!(p, Name::Map(t) if t.prop_id == target.prop_id))
             });
         if !exists {
-            let v = wrap(&target.nested, v);
+            let v = wrap(borrowed(&target.nested), v);
             self.set(
                 target.slot,
                 &target.ty,

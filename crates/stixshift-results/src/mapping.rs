@@ -303,7 +303,7 @@ impl Parser {
                     return Err(ResultsError::Mapping(format!(
                         "{}: expected an entry, a list of entries or an object, found {}",
                         pointer(path),
-                        kind(other)
+                        crate::preprocess::kind(other)
                     )))
                 }
             };
@@ -391,17 +391,6 @@ impl Parser {
             transformer,
             refs,
         })
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

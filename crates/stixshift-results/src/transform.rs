@@ -321,6 +321,7 @@ mod tests {
     #[test]
     fn every_transformer_example_holds() {
         for t in Transformer::ALL {
+            // Names are unique: each finds its own transformer.
             assert_eq!(Transformer::from_name(t.name()), Some(t));
             for (input, expected) in t.examples() {
                 let v: serde_json::Value = serde_json::from_str(input).unwrap();

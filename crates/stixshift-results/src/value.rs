@@ -19,14 +19,16 @@ pub(crate) enum Val<'a> {
 }
 
 impl Val<'_> {
+    /// What kind of JSON value this is, for messages (as
+    /// `preprocess::kind` words it).
     pub(crate) fn kind(&self) -> &'static str {
         match self {
             Val::Null => "null",
-            Val::Bool(_) => "boolean",
-            Val::Num(_) => "number",
-            Val::Str(_) => "string",
-            Val::Arr(_) => "array",
-            Val::Obj(_) => "object",
+            Val::Bool(_) => "a boolean",
+            Val::Num(_) => "a number",
+            Val::Str(_) => "a string",
+            Val::Arr(_) => "an array",
+            Val::Obj(_) => "an object",
         }
     }
 
