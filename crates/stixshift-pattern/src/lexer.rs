@@ -27,7 +27,7 @@ pub(crate) enum Keyword {
 }
 
 impl Keyword {
-    fn from_word(word: &str, version: Version) -> Option<Keyword> {
+    pub(crate) fn from_word(word: &str, version: Version) -> Option<Keyword> {
         Some(match word {
             "AND" => Keyword::And,
             "OR" => Keyword::Or,

@@ -5,33 +5,14 @@ use std::fmt::{self, Write as _};
 
 use crate::ast::*;
 
-/// Is `key` printable without quotes (a plain identifier that is no keyword)?
+/// Is `key` printable without quotes (a plain identifier that is no keyword
+/// of either version, nor a boolean)?
 fn is_plain_key(key: &str) -> bool {
-    const RESERVED: &[&str] = &[
-        "AND",
-        "OR",
-        "NOT",
-        "FOLLOWEDBY",
-        "LIKE",
-        "MATCHES",
-        "ISSUPERSET",
-        "ISSUBSET",
-        "EXISTS",
-        "LAST",
-        "IN",
-        "START",
-        "STOP",
-        "SECONDS",
-        "WITHIN",
-        "REPEATS",
-        "TIMES",
-        "true",
-        "false",
-    ];
     let mut bytes = key.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && !RESERVED.contains(&key)
+        && crate::lexer::Keyword::from_word(key, crate::Version::V21).is_none()
+        && !matches!(key, "true" | "false")
 }
 
 /// Append a property key, quoted when it is not a plain identifier.
