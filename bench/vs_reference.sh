@@ -24,7 +24,8 @@ def cli_time(cmd, runs):
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
-# Interleave so both see the same machine load.
+# One after the other in the same run (not interleaved: the load can still
+# differ between them, which is why BENCHMARKS.md lists every run).
 ref_cli_t = cli_time([ref_cli, "translate", "sysdig", "query", "{}", p], 5)
 our_cli_t = cli_time([ours, "translate", "sysdig", "query", "{}", p], 50)
 floor_t = cli_time(["/bin/true"], 50)
