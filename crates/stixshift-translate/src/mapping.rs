@@ -80,7 +80,6 @@ pub struct QueryMapping {
     pub operators: FxHashMap<String, String>,
     /// Sysdig field → type (`config_map.json`).
     pub field_types: FxHashMap<String, FieldType>,
-    raw: [Value; 3],
 }
 
 #[derive(Deserialize)]
@@ -198,10 +197,10 @@ fn embedded(name: &str) -> Value {
 }
 
 static DEFAULT_20: LazyLock<QueryMapping> = LazyLock::new(|| {
-    QueryMapping::build(default_raw(false)).unwrap_or_else(|_| QueryMapping::empty())
+    QueryMapping::build(&default_raw(false)).unwrap_or_else(|_| QueryMapping::empty())
 });
 static DEFAULT_21: LazyLock<QueryMapping> = LazyLock::new(|| {
-    QueryMapping::build(default_raw(true)).unwrap_or_else(|_| QueryMapping::empty())
+    QueryMapping::build(&default_raw(true)).unwrap_or_else(|_| QueryMapping::empty())
 });
 
 fn default_raw(stix_2_1: bool) -> [Value; 3] {
@@ -222,16 +221,14 @@ impl QueryMapping {
             from_stix: FxHashMap::default(),
             operators: FxHashMap::default(),
             field_types: FxHashMap::default(),
-            raw: [Value::Null, Value::Null, Value::Null],
         }
     }
 
-    fn build(raw: [Value; 3]) -> Result<Self, MappingError> {
+    fn build(raw: &[Value; 3]) -> Result<Self, MappingError> {
         Ok(QueryMapping {
             from_stix: parse_from_stix(&raw[0])?,
             operators: parse_operators(&raw[1])?,
             field_types: parse_config_map(&raw[2])?,
-            raw,
         })
     }
 
@@ -246,7 +243,7 @@ impl QueryMapping {
 
     /// Check the embedded files strictly (for tests and `stixshift mapping`).
     pub fn check_embedded(stix_2_1: bool) -> Result<QueryMapping, MappingError> {
-        QueryMapping::build(default_raw(stix_2_1))
+        QueryMapping::build(&default_raw(stix_2_1))
     }
 
     /// The embedded mapping with the files named in `overrides` (the value
@@ -256,21 +253,23 @@ impl QueryMapping {
         let obj = overrides
             .as_object()
             .ok_or_else(|| MappingError::new("mapping", "", "expected an object"))?;
-        let mut raw = default_raw(stix_2_1);
-        for (i, name) in ["from_stix_map", "operators", "config_map"]
-            .iter()
-            .enumerate()
-        {
-            if let Some(v) = obj.get(*name) {
-                raw[i] = v.clone();
-            }
+        // The embedded tables, parsed once; only the files given are parsed here.
+        let mut m = Self::default_for(stix_2_1).clone();
+        if let Some(v) = obj.get("from_stix_map") {
+            m.from_stix = parse_from_stix(v)?;
         }
-        QueryMapping::build(raw)
+        if let Some(v) = obj.get("operators") {
+            m.operators = parse_operators(v)?;
+        }
+        if let Some(v) = obj.get("config_map") {
+            m.field_types = parse_config_map(v)?;
+        }
+        Ok(m)
     }
 
-    /// The raw JSON of `from_stix_map`, `operators` and `config_map`.
-    pub fn raw(&self) -> &[Value; 3] {
-        &self.raw
+    /// The embedded `from_stix_map`, `operators` and `config_map` as JSON.
+    pub fn embedded_files(stix_2_1: bool) -> [Value; 3] {
+        default_raw(stix_2_1)
     }
 
     /// The Sysdig fields of `type:property`, if mapped.
@@ -353,5 +352,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.field_type("ruleName"), FieldType::Int);
+        // The files not given stay the embedded ones.
+        assert!(m.fields("mac-addr", "value").is_some());
+        assert_eq!(m.operators, QueryMapping::default_for(false).operators);
     }
 }

@@ -194,7 +194,7 @@ pub fn configs_json() -> Value {
 /// `mapping sysdig`: the embedded mapping files (STIX 2.0 variants), in a
 /// fixed order.
 pub fn mapping_json() -> Value {
-    let raw = QueryMapping::default_for(false).raw();
+    let raw = QueryMapping::embedded_files(false);
     json!({
         "from_stix_map": raw[0],
         "operators": raw[1],
