@@ -64,6 +64,21 @@ static STR_CLASS: [u8; 256] = {
     t
 };
 
+/// JSON white space.
+#[inline]
+pub(crate) fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The first position from `pos` on that is not JSON white space.
+#[inline]
+pub(crate) fn skip_ws(b: &[u8], mut pos: usize) -> usize {
+    while b.get(pos).copied().is_some_and(is_ws) {
+        pos += 1;
+    }
+    pos
+}
+
 /// Deepest nesting handled here (serde_json's own limit is 128).
 const MAX_DEPTH: u32 = 100;
 
@@ -96,13 +111,8 @@ impl<'de> FastDe<'de> {
 
     #[inline]
     fn skip_ws(&mut self) -> Result<u8> {
-        while let Some(&b) = self.s.get(self.pos) {
-            if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-                return Ok(b);
-            }
-            self.pos += 1;
-        }
-        Err(FastError::NeedMore)
+        self.pos = skip_ws(self.s, self.pos);
+        self.s.get(self.pos).copied().ok_or(FastError::NeedMore)
     }
 
     /// At the byte after the opening quote: find the closing quote. Returns

@@ -23,6 +23,7 @@ use memchr::memmem;
 
 use crate::env::Env;
 use crate::error::{ResultsError, Warning};
+use crate::fastjson::{is_ws, skip_ws};
 use crate::writer::{BundleWriter, Stats, Worker};
 
 /// Smallest part of a window worth a thread (bytes), unless the batch
@@ -49,17 +50,6 @@ struct PartOut {
     landed: Option<usize>,
     /// The error that stopped the part (runs of separated events only).
     error: Option<ResultsError>,
-}
-
-fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-fn skip_ws(b: &[u8], mut pos: usize) -> usize {
-    while b.get(pos).copied().is_some_and(is_ws) {
-        pos += 1;
-    }
-    pos
 }
 
 /// The opening bytes of the first element, `{` to the closing quote of its

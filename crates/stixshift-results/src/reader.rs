@@ -198,9 +198,7 @@ impl<R: BufRead> Scanner<R> {
             if buf.is_empty() {
                 return Ok(None);
             }
-            let n = buf
-                .iter()
-                .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+            let n = buf.iter().position(|&b| !crate::fastjson::is_ws(b));
             match n {
                 Some(i) => {
                     let b = buf[i];

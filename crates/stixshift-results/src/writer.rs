@@ -567,15 +567,14 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         out.push(b'{');
         // The keys and order of `header`.
         for (key, value) in [
-            ("id", od_id),
-            ("type", "observed-data"),
-            ("created_by_ref", &self.identity_id),
-            ("created", now),
-            ("modified", now),
+            (&b"\"id\": "[..], od_id),
+            (b"\"type\": ", "observed-data"),
+            (b"\"created_by_ref\": ", &self.identity_id),
+            (b"\"created\": ", now),
+            (b"\"modified\": ", now),
         ] {
             newline(out, 3);
-            write_str(out, key);
-            out.extend_from_slice(b": ");
+            out.extend_from_slice(key);
             write_str(out, value);
             out.push(b',');
         }
