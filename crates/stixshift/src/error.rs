@@ -177,6 +177,19 @@ impl Error {
     }
 }
 
+impl Error {
+    /// [`to_json`](Self::to_json) for an error met while serving an
+    /// operation of `stage`: a bad argument takes the operation's shape (a
+    /// bad `offset` of `transmit … results` is a transmission error); every
+    /// other error keeps its own.
+    pub fn to_json_in(&self, stage: Stage) -> Value {
+        match self {
+            Error::InvalidArgument(_) => envelope(stage, self.code(), &self.to_string(), CONNECTOR),
+            _ => self.to_json(),
+        }
+    }
+}
+
 /// Build a stix-shifter error object with the key order of each stage.
 pub fn envelope(stage: Stage, code: ErrorCode, message: &str, connector: &str) -> Value {
     let prefixed = format!("{connector} connector error => {message}");

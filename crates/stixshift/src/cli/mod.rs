@@ -226,10 +226,15 @@ fn print_json(out: &mut dyn Write, v: &Value) -> io::Result<()> {
 
 /// Print an error document (and its long form on stderr); exit status 1.
 fn fail(io: &mut Io<'_>, e: &Error) -> io::Result<i32> {
+    fail_in(io, e, e.stage())
+}
+
+/// [`fail`] while serving an operation of `stage` ([`Error::to_json_in`]).
+fn fail_in(io: &mut Io<'_>, e: &Error, stage: crate::error::Stage) -> io::Result<i32> {
     if let Some(detail) = e.detail() {
         writeln!(io.stderr, "error: {detail}")?;
     }
-    print_json(io.stdout, &e.to_json())?;
+    print_json(io.stdout, &e.to_json_in(stage))?;
     Ok(EXIT_FAILED)
 }
 
@@ -608,13 +613,14 @@ fn batch_query(options: &Options, io: &mut Io<'_>) -> io::Result<i32> {
 }
 
 /// Print a transmission result: stix-shifter's document, or its error.
+/// A transmission result: the document, or the error in transmission shape.
 fn print_result(io: &mut Io<'_>, result: Result<Value, Error>) -> io::Result<i32> {
     match result {
         Ok(v) => {
             print_json(io.stdout, &v)?;
             Ok(EXIT_OK)
         }
-        Err(e) => fail(io, &e),
+        Err(e) => fail_in(io, &e, crate::error::Stage::Transmission),
     }
 }
 
@@ -665,6 +671,7 @@ fn transmit(args: TransmitArgs, io: &mut Io<'_>) -> io::Result<i32> {
             .filter(|m| !m.trim().is_empty())
             .map(|m| serde_json::from_str::<Value>(&m).unwrap_or(Value::String(m)))
     };
+    let offset_length = || Ok::<_, Error>((number(1, "offset")?, number(2, "length")?));
     let need = |n: usize| rest.len() >= n;
     let op = match name {
         "ping" => Operation::Ping,
@@ -673,9 +680,9 @@ fn transmit(args: TransmitArgs, io: &mut Io<'_>) -> io::Result<i32> {
         "status" if need(1) => Operation::Status(rest[0].clone()),
         "delete" if need(1) => Operation::Delete(rest[0].clone()),
         "results" if need(3) => {
-            let (offset, length) = match (number(1, "offset"), number(2, "length")) {
-                (Ok(o), Ok(l)) => (o, l),
-                (Err(e), _) | (_, Err(e)) => return fail(io, &e),
+            let (offset, length) = match offset_length() {
+                Ok(ol) => ol,
+                Err(e) => return print_result(io, Err(e)),
             };
             Operation::Results {
                 search_id: rest[0].clone(),
@@ -685,9 +692,9 @@ fn transmit(args: TransmitArgs, io: &mut Io<'_>) -> io::Result<i32> {
             }
         }
         "results_stix" if need(4) => {
-            let (offset, length) = match (number(1, "offset"), number(2, "length")) {
-                (Ok(o), Ok(l)) => (o, l),
-                (Err(e), _) | (_, Err(e)) => return fail(io, &e),
+            let (offset, length) = match offset_length() {
+                Ok(ol) => ol,
+                Err(e) => return print_result(io, Err(e)),
             };
             let identity = match parse_json_arg("data source", &rest[3]) {
                 Ok(v) => v,

@@ -162,15 +162,11 @@ fn is_transmission(path: &str) -> bool {
 
 /// The error document for `e` answered on `path`.
 fn error_json(path: &str, e: &Error) -> Value {
-    match e {
-        Error::InvalidArgument(_) | Error::Connection(_) if is_transmission(path) => envelope(
-            Stage::Transmission,
-            e.code(),
-            &e.to_string(),
-            crate::error::CONNECTOR,
-        ),
-        _ => e.to_json(),
-    }
+    e.to_json_in(if is_transmission(path) {
+        Stage::Transmission
+    } else {
+        Stage::Translation
+    })
 }
 
 /// An error document for a request that could not be understood.

@@ -370,3 +370,29 @@ fn demo_runs_on_the_built_in_simulator() {
         "{err}"
     );
 }
+
+/// A bad argument of a transmission operation is a transmission-shaped
+/// error (`error` before `code`), as the `host` server answers it.
+#[test]
+fn transmit_argument_errors_have_the_transmission_shape() {
+    let conn = json!({"host": "127.0.0.1", "port": 9}).to_string();
+    for op in [
+        &["results", "q", "x", "10"][..],
+        &["results_stix", "q", "0", "-1", "{}"][..],
+    ] {
+        let mut args = vec![
+            "stixshift",
+            "transmit",
+            "sysdig",
+            &conn,
+            r#"{"auth": {"token": "t"}}"#,
+        ];
+        args.extend_from_slice(op);
+        let (code, out, _) = run_cli(&args, "");
+        assert_eq!(code, 1, "{out}");
+        let doc = json_out(&out);
+        assert_eq!(doc["code"], "invalid_parameter", "{out}");
+        let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["success", "connector", "error", "code"], "{out}");
+    }
+}
