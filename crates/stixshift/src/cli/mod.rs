@@ -409,9 +409,10 @@ fn translate(args: TranslateArgs, io: &mut Io<'_>) -> io::Result<i32> {
     if let Err(e) = connector::check_module(&args.module) {
         return fail(io, &e);
     }
-    if let Err(msg) = parse_json_arg("data source", &args.data_source) {
-        return usage(io, &msg);
-    }
+    let identity = match parse_json_arg("data source", &args.data_source) {
+        Ok(v) => v,
+        Err(msg) => return usage(io, &msg),
+    };
     let options_value = match args.options.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(text) => match parse_json_arg("options", text) {
             Ok(v) => Some(v),
@@ -462,10 +463,6 @@ fn translate(args: TranslateArgs, io: &mut Io<'_>) -> io::Result<i32> {
             }
         }
         TranslateKind::Results => {
-            let identity = match parse_json_arg("data source", &args.data_source) {
-                Ok(v) => v,
-                Err(msg) => return usage(io, &msg),
-            };
             let events = args.data.unwrap_or_else(|| "-".to_owned());
             results(&identity, &events, &options, args.ndjson, io)
         }
@@ -534,22 +531,23 @@ fn results(
     match result {
         Ok(_) => Ok(EXIT_OK),
         Err(stixshift_results::ResultsError::Io(e)) => Err(e),
-        Err(e) => {
-            let e = Error::from(e);
-            if started {
-                // Part of the bundle is already out: the error goes to stderr.
-                writeln!(io.stdout)?;
-                writeln!(
-                    io.stderr,
-                    "error: output is incomplete: {}",
-                    stixshift_results::pyjson::to_string_compact(&e.to_json())
-                )?;
-                Ok(EXIT_FAILED)
-            } else {
-                fail(io, &e)
-            }
-        }
+        Err(e) => fail_streamed(io, &Error::from(e), started),
     }
+}
+
+/// An error after streaming output began (`started`) or before: once part
+/// of a bundle is out, the error document goes to stderr, not into it.
+fn fail_streamed(io: &mut Io<'_>, e: &Error, started: bool) -> io::Result<i32> {
+    if !started {
+        return fail(io, e);
+    }
+    writeln!(io.stdout)?;
+    writeln!(
+        io.stderr,
+        "error: output is incomplete: {}",
+        stixshift_results::pyjson::to_string_compact(&e.to_json())
+    )?;
+    Ok(EXIT_FAILED)
 }
 
 /// Counts bytes written, to know whether output has started.
@@ -775,16 +773,7 @@ fn run_execute(
             io.stdout.write_all(b"\n")?;
             Ok((EXIT_OK, Some(stats)))
         }
-        Err(e) if !started => fail(io, &e).map(|c| (c, None)),
-        Err(e) => {
-            writeln!(io.stdout)?;
-            writeln!(
-                io.stderr,
-                "error: output is incomplete: {}",
-                stixshift_results::pyjson::to_string_compact(&e.to_json())
-            )?;
-            Ok((EXIT_FAILED, None))
-        }
+        Err(e) => fail_streamed(io, &e, started).map(|c| (c, None)),
     }
 }
 

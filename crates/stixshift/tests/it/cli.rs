@@ -402,3 +402,24 @@ fn results_errors_are_results_envelopes() {
         .unwrap()
         .contains("missing `id`"));
 }
+
+/// An error after part of the bundle is out: the bundle so far on stdout,
+/// the error document on stderr, exit 1.
+#[test]
+fn results_error_after_output_began_goes_to_stderr() {
+    let events = r#"[{"severity": 1, "content": {"fields": {"proc.name": "a"}}}, {"severity": "#;
+    let (code, out, err) = run_cli(
+        &["stixshift", "translate", "sysdig", "results", IDENTITY, "-"],
+        events,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(out.starts_with("{\n    \"type\": \"bundle\""), "{out}");
+    assert!(out.contains("\"observed-data\""), "{out}");
+    let doc = err
+        .lines()
+        .find_map(|l| l.strip_prefix("error: output is incomplete: "))
+        .unwrap_or_else(|| panic!("{err}"));
+    let doc: Value = serde_json::from_str(doc).unwrap();
+    assert_eq!(doc["code"], "results_translation_error");
+    assert!(doc["error"].as_str().unwrap().contains("event 1"), "{doc}");
+}
