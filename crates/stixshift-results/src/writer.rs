@@ -447,39 +447,10 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             self.start();
             let now = self.env.now();
             let od_id = format!("observed-data--{}", self.env.uuid4());
-            if !self.stix_2_1 && self.format == Format::Bundle {
-                self.write_20_pretty(&t, &od_id, &now);
+            if self.stix_2_1 {
+                self.write_21(&t, &od_id, &now);
             } else {
-                let mut obs: Vec<(Cow<'_, str>, Val<'_>)> = Vec::new();
-                let first = t
-                    .obs
-                    .iter()
-                    .find(|(k, _)| *k == "first_observed")
-                    .map(|(_, v)| v.clone());
-                let last = t
-                    .obs
-                    .iter()
-                    .find(|(k, _)| *k == "last_observed")
-                    .map(|(_, v)| v.clone());
-                // No timestamp, or an unusable one: the translation time (contract §6.2).
-                obs.push((
-                    Cow::Borrowed("first_observed"),
-                    first.unwrap_or_else(|| Val::Str(Cow::Owned(now.clone()))),
-                ));
-                obs.push((
-                    Cow::Borrowed("last_observed"),
-                    last.unwrap_or_else(|| Val::Str(Cow::Owned(now.clone()))),
-                ));
-                for (k, v) in &t.obs {
-                    if !matches!(*k, "first_observed" | "last_observed") {
-                        obs.push((Cow::Borrowed(k), v.clone()));
-                    }
-                }
-                if self.stix_2_1 {
-                    self.write_21(&t, od_id, now, obs);
-                } else {
-                    self.write_20(&t, od_id, now, obs);
-                }
+                self.write_20(&t, &od_id, &now);
             }
             self.stats.observed_data += 1;
             // Written in blocks of at least FLUSH_AT bytes (big enough for
@@ -496,105 +467,43 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         Ok(warnings)
     }
 
-    fn header<'a>(&self, od_id: String, now: &str) -> Vec<(Cow<'a, str>, Val<'a>)> {
-        vec![
-            (Cow::Borrowed("id"), Val::Str(Cow::Owned(od_id))),
-            (
-                Cow::Borrowed("type"),
-                Val::Str(Cow::Borrowed("observed-data")),
-            ),
-            (
-                Cow::Borrowed("created_by_ref"),
-                Val::Str(Cow::Owned(self.identity_id.clone())),
-            ),
-            (
-                Cow::Borrowed("created"),
-                Val::Str(Cow::Owned(now.to_owned())),
-            ),
-            (
-                Cow::Borrowed("modified"),
-                Val::Str(Cow::Owned(now.to_owned())),
-            ),
-        ]
-    }
-
-    fn emit(&mut self, v: &Val<'_>) {
-        match self.format {
-            Format::Bundle => {
-                self.buf.push(b',');
-                newline(&mut self.buf, 2);
-                write_pretty(&mut self.buf, v, 2);
-            }
-            Format::Ndjson => {
-                write_compact(&mut self.buf, v);
-                self.buf.push(b'\n');
-            }
-        }
-    }
-
-    fn write_20(
-        &mut self,
-        t: &Translated<'_, '_>,
-        od_id: String,
-        now: String,
-        obs: Vec<(Cow<'_, str>, Val<'_>)>,
-    ) {
-        let mut od = self.header(od_id, &now);
-        let objects = t
-            .objects
-            .iter()
-            .enumerate()
-            .map(|(i, o)| {
-                let mut props = vec![(Cow::Borrowed("type"), Val::Str(Cow::Borrowed(o.ty)))];
-                for (name, p) in &o.props {
-                    props.push((Cow::Borrowed(name.as_str()), prop_val(p, |i| i.to_string())));
-                }
-                (Cow::Owned(i.to_string()), Val::Obj(props))
-            })
-            .collect();
-        od.push((Cow::Borrowed("objects"), Val::Obj(objects)));
-        od.extend(obs);
-        od.push((Cow::Borrowed("number_observed"), Val::Num(1.into())));
-        self.emit(&Val::Obj(od));
-    }
-
-    /// [`write_20`](Self::write_20) in the bundle layout, written straight
-    /// into the buffer (same bytes, no intermediate values).
-    fn write_20_pretty(&mut self, t: &Translated<'_, '_>, od_id: &str, now: &str) {
+    /// A STIX 2.0 observed-data, its objects inside, written straight into
+    /// the buffer in the bundle or NDJSON layout (no intermediate values).
+    fn write_20(&mut self, t: &Translated<'_, '_>, od_id: &str, now: &str) {
+        let f = self.format;
         let out = &mut self.buf;
-        out.push(b',');
-        newline(out, 2);
+        if f == Format::Bundle {
+            out.push(b',');
+            newline(out, 2);
+        }
         out.push(b'{');
-        // The keys and order of `header`.
-        for (key, value) in [
+        for (i, (key, value)) in [
             (&b"\"id\": "[..], od_id),
             (b"\"type\": ", "observed-data"),
             (b"\"created_by_ref\": ", &self.identity_id),
             (b"\"created\": ", now),
             (b"\"modified\": ", now),
-        ] {
-            newline(out, 3);
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            item(out, f, 3, i == 0);
             out.extend_from_slice(key);
             write_str(out, value);
-            out.push(b',');
         }
-        newline(out, 3);
+        item(out, f, 3, false);
         out.extend_from_slice(b"\"objects\": {");
         let mut num = itoa::Buffer::new();
         for (i, o) in t.objects.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            newline(out, 4);
+            item(out, f, 4, i == 0);
             out.push(b'"');
             out.extend_from_slice(num.format(i).as_bytes());
             out.extend_from_slice(b"\": {");
-            newline(out, 5);
+            item(out, f, 5, true);
             out.extend_from_slice(b"\"type\": ");
             write_str(out, o.ty);
             for (name, p) in &o.props {
-                out.push(b',');
-                newline(out, 5);
+                item(out, f, 5, false);
                 match name {
                     Name::Map(t) => out.extend_from_slice(t.key_json.as_bytes()),
                     Name::Ev(s) => {
@@ -603,7 +512,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                     }
                 }
                 match p {
-                    FinalProp::V(v) => write_pretty(out, v, 5),
+                    FinalProp::V(v) => value(out, f, v, 5),
                     FinalProp::Ref(r) => {
                         out.push(b'"');
                         out.extend_from_slice(num.format(*r).as_bytes());
@@ -613,62 +522,43 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                     FinalProp::Refs(rs) => {
                         out.push(b'[');
                         for (k, r) in rs.iter().enumerate() {
-                            if k > 0 {
-                                out.push(b',');
-                            }
-                            newline(out, 6);
+                            item(out, f, 6, k == 0);
                             out.push(b'"');
                             out.extend_from_slice(num.format(*r).as_bytes());
                             out.push(b'"');
                         }
-                        newline(out, 5);
+                        close(out, f, 5);
                         out.push(b']');
                     }
                 }
             }
-            newline(out, 4);
+            close(out, f, 4);
             out.push(b'}');
         }
-        if t.objects.is_empty() {
-            out.push(b'}');
-        } else {
-            newline(out, 3);
-            out.push(b'}');
+        if !t.objects.is_empty() {
+            close(out, f, 3);
         }
-        // No timestamp, or an unusable one: the translation time (contract §6.2).
-        for key in ["first_observed", "last_observed"] {
-            out.push(b',');
-            newline(out, 3);
+        out.push(b'}');
+        for (key, v) in observation(t, now) {
+            item(out, f, 3, false);
             write_str(out, key);
             out.extend_from_slice(b": ");
-            match t.obs.iter().find(|(k, _)| *k == key) {
-                Some((_, v)) => write_pretty(out, v, 3),
-                None => write_str(out, now),
+            match v {
+                Out::V(v) => value(out, f, v, 3),
+                Out::Str(s) => write_str(out, s),
+                Out::Ids(_) | Out::Hash(..) => {}
             }
         }
-        for (k, v) in &t.obs {
-            if !matches!(*k, "first_observed" | "last_observed") {
-                out.push(b',');
-                newline(out, 3);
-                write_str(out, k);
-                out.extend_from_slice(b": ");
-                write_pretty(out, v, 3);
-            }
-        }
-        out.push(b',');
-        newline(out, 3);
+        item(out, f, 3, false);
         out.extend_from_slice(b"\"number_observed\": 1");
-        newline(out, 2);
+        close(out, f, 2);
         out.push(b'}');
+        if f == Format::Ndjson {
+            out.push(b'\n');
+        }
     }
 
-    fn write_21(
-        &mut self,
-        t: &Translated<'_, '_>,
-        od_id: String,
-        now: String,
-        obs: Vec<(Cow<'_, str>, Val<'_>)>,
-    ) {
+    fn write_21(&mut self, t: &Translated<'_, '_>, od_id: &str, now: &str) {
         let n = t.objects.len();
         let mut ids: Vec<Option<String>> = vec![None; n];
         let mut fresh = vec![false; n];
@@ -709,23 +599,25 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             }
         }
         let ids: Vec<String> = ids.into_iter().map(Option::unwrap_or_default).collect();
-        let mut od = self.header(od_id, &now);
-        od.extend(obs);
-        od.push((Cow::Borrowed("number_observed"), Val::Num(1.into())));
-        let mut refs: Vec<Val<'_>> = Vec::with_capacity(n);
+        let one = Val::Num(1.into());
+        let mut od: Vec<(&str, Out<'_>)> = vec![
+            ("id", Out::Str(od_id)),
+            ("type", Out::Str("observed-data")),
+            ("created_by_ref", Out::Str(&self.identity_id)),
+            ("created", Out::Str(now)),
+            ("modified", Out::Str(now)),
+        ];
+        od.extend(observation(t, now));
+        od.push(("number_observed", Out::V(&one)));
         let mut listed: Vec<&str> = Vec::with_capacity(n);
         for &i in &t.real_order {
             if !listed.contains(&ids[i].as_str()) {
                 listed.push(&ids[i]);
-                refs.push(Val::Str(Cow::Borrowed(&ids[i])));
             }
         }
-        od.push((Cow::Borrowed("object_refs"), Val::Arr(refs)));
-        od.push((
-            Cow::Borrowed("spec_version"),
-            Val::Str(Cow::Borrowed("2.1")),
-        ));
-        self.emit(&Val::Obj(od));
+        od.push(("object_refs", Out::Ids(listed)));
+        od.push(("spec_version", Out::Str("2.1")));
+        write_entries(&mut self.buf, self.format, &od);
         let mut written: Vec<&str> = Vec::new();
         let spec = Val::Str(Cow::Borrowed("2.1"));
         let mut entries: Vec<(&str, Out<'_>)> = Vec::new();
@@ -736,25 +628,15 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             written.push(&ids[i]);
             let o = &t.objects[i];
             entries.clear();
-            entries.push(("type", Out::Id(o.ty)));
+            entries.push(("type", Out::Str(o.ty)));
             for (k, (name, p)) in o.props.iter().enumerate() {
                 entries.push((name.as_str(), Out::of(p, |r| &ids[r])));
                 if k == 0 {
-                    entries.push(("id", Out::Id(&ids[i])));
+                    entries.push(("id", Out::Str(&ids[i])));
                     entries.push(("spec_version", Out::V(&spec)));
                 }
             }
-            match self.format {
-                Format::Bundle => {
-                    self.buf.push(b',');
-                    newline(&mut self.buf, 2);
-                    write_entries_pretty(&mut self.buf, &entries, 2);
-                }
-                Format::Ndjson => {
-                    write_entries_flat(&mut self.buf, &entries, Flat::Compact);
-                    self.buf.push(b'\n');
-                }
-            }
+            write_entries(&mut self.buf, self.format, &entries);
             self.stats.objects += 1;
         }
     }
@@ -831,14 +713,6 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     }
 }
 
-fn prop_val<'a>(p: &FinalProp<'a>, id: impl Fn(usize) -> String) -> Val<'a> {
-    match p {
-        FinalProp::V(v) => v.clone(),
-        FinalProp::Ref(r) => Val::Str(Cow::Owned(id(*r))),
-        FinalProp::Refs(rs) => Val::Arr(rs.iter().map(|r| Val::Str(Cow::Owned(id(*r)))).collect()),
-    }
-}
-
 /// `<type>--<uuid>`.
 fn join_id(ty: &str, uuid: &str) -> String {
     let mut id = String::with_capacity(ty.len() + 2 + uuid.len());
@@ -848,11 +722,76 @@ fn join_id(ty: &str, uuid: &str) -> String {
     id
 }
 
-/// A property of a STIX 2.1 object being written or identified, borrowed:
+/// Before an item of an object or array at `level`: the `,` after the
+/// item before, then a new line (bundle) or a space (NDJSON, Python's
+/// `", "`).
+fn item(out: &mut Vec<u8>, f: Format, level: usize, first: bool) {
+    if !first {
+        out.push(b',');
+    }
+    match f {
+        Format::Bundle => newline(out, level),
+        Format::Ndjson if !first => out.push(b' '),
+        Format::Ndjson => {}
+    }
+}
+
+/// Before the closing bracket of a non-empty object or array at `level`.
+fn close(out: &mut Vec<u8>, f: Format, level: usize) {
+    if f == Format::Bundle {
+        newline(out, level);
+    }
+}
+
+/// A value at `level`, in the layout of `f`.
+fn value(out: &mut Vec<u8>, f: Format, v: &Val<'_>, level: usize) {
+    match f {
+        Format::Bundle => write_pretty(out, v, level),
+        Format::Ndjson => write_compact(out, v),
+    }
+}
+
+/// One top-level object (an observed-data, a STIX 2.1 object) in the layout
+/// of `f`: after a `,` and on its own lines in a bundle, a line of NDJSON.
+fn write_entries(out: &mut Vec<u8>, f: Format, entries: &[(&str, Out<'_>)]) {
+    match f {
+        Format::Bundle => {
+            out.push(b',');
+            newline(out, 2);
+            write_entries_pretty(out, entries, 2);
+        }
+        Format::Ndjson => {
+            write_entries_flat(out, entries, Flat::Compact);
+            out.push(b'\n');
+        }
+    }
+}
+
+/// The observation properties of an observed-data: `first_observed` and
+/// `last_observed` from the event, or the translation time when it has no
+/// usable one (contract §6.2), then the others the map gives.
+fn observation<'a>(t: &'a Translated<'_, '_>, now: &'a str) -> Vec<(&'a str, Out<'a>)> {
+    let mut obs: Vec<(&str, Out<'_>)> = ["first_observed", "last_observed"]
+        .into_iter()
+        .map(|key| match t.obs.iter().find(|(k, _)| *k == key) {
+            Some((_, v)) => (key, Out::V(v)),
+            None => (key, Out::Str(now)),
+        })
+        .collect();
+    for (k, v) in &t.obs {
+        if !matches!(*k, "first_observed" | "last_observed") {
+            obs.push((k, Out::V(v)));
+        }
+    }
+    obs
+}
+
+/// A property of an object being written or identified, borrowed:
 /// a value of the event, or the ids of the objects it references.
 enum Out<'a> {
     V(&'a Val<'a>),
-    Id(&'a str),
+    /// A string of the writer's: an id, a type, a time.
+    Str(&'a str),
     Ids(Vec<&'a str>),
     /// `hashes` reduced to one hash (for the id's contributing properties).
     Hash(&'a str, &'a Val<'a>),
@@ -862,7 +801,7 @@ impl<'a> Out<'a> {
     fn of(p: &'a FinalProp<'a>, id: impl Fn(usize) -> &'a str) -> Out<'a> {
         match p {
             FinalProp::V(v) => Out::V(v),
-            FinalProp::Ref(r) => Out::Id(id(*r)),
+            FinalProp::Ref(r) => Out::Str(id(*r)),
             FinalProp::Refs(rs) => Out::Ids(rs.iter().map(|r| id(*r)).collect()),
         }
     }
@@ -880,7 +819,7 @@ fn write_entries_pretty(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)], level: u
         out.extend_from_slice(b": ");
         match v {
             Out::V(v) => write_pretty(out, v, level + 1),
-            Out::Id(s) => write_str(out, s),
+            Out::Str(s) => write_str(out, s),
             Out::Ids(list) if list.is_empty() => out.extend_from_slice(b"[]"),
             Out::Ids(list) => {
                 out.push(b'[');
@@ -935,7 +874,7 @@ fn write_entries_flat(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)], flat: Flat
         out.extend_from_slice(colon);
         match v {
             Out::V(v) => value(out, v),
-            Out::Id(s) => text(out, s),
+            Out::Str(s) => text(out, s),
             Out::Ids(list) => {
                 out.push(b'[');
                 for (j, s) in list.iter().enumerate() {
@@ -1009,7 +948,7 @@ fn contributing_name(ty: &str, props: &[(&str, Out<'_>)]) -> Option<Vec<u8>> {
             }
             _ if *k == "hashes" => continue,
             Out::V(v) => Out::V(v),
-            Out::Id(s) => Out::Id(s),
+            Out::Str(s) => Out::Str(s),
             Out::Ids(list) => Out::Ids(list.clone()),
             Out::Hash(hk, hv) => Out::Hash(hk, hv),
         };
