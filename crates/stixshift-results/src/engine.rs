@@ -314,8 +314,6 @@ fn push_synthetic<'m, 'de>(
     });
 }
 
-const FD_NAME_FIELD: &str = "content.fields.fd.name";
-
 impl Engine {
     /// Read one event from `d` and translate it.
     pub(crate) fn translate<'m: 'de, 'de, D: Deserializer<'de>>(
@@ -362,28 +360,18 @@ impl Engine {
         if !ctx.pre.connect {
             return;
         }
-        let fd_name = match ctx.pre.fd_name.take() {
-            Some(Val::Str(s)) => s,
-            _ => {
-                ctx.warnings.push(Warning::new(
-                    Some(FD_NAME_FIELD),
-                    "`connect` event without a string `fd.name`; no network objects",
-                ));
-                return;
-            }
-        };
-        match preprocess::connect_keys(&fd_name) {
+        let fd_name = ctx.pre.fd_name.take();
+        let l4 = ctx.pre.l4proto.take();
+        match preprocess::connect_derived(
+            fd_name.as_ref().and_then(Val::as_str),
+            l4.as_ref().and_then(Val::as_str),
+        ) {
             Ok(keys) => {
                 for (k, v) in keys {
                     push_synthetic(ctx, root, 0, k, Val::Str(Cow::Owned(v)));
                 }
-                let l4 = preprocess::l4protocol(ctx.pre.l4proto.as_ref().and_then(Val::as_str));
-                push_synthetic(ctx, root, 0, "l4protocol", Val::Str(Cow::Owned(l4)));
             }
-            Err(e) => ctx.warnings.push(Warning::new(
-                Some(FD_NAME_FIELD),
-                format!("{e}; no network objects"),
-            )),
+            Err(w) => ctx.warnings.push(w),
         }
     }
 

@@ -91,6 +91,26 @@ pub(crate) fn connect_keys(fd_name: &str) -> Result<Vec<(&'static str, String)>,
 
 const FD_NAME_FIELD: &str = "content.fields.fd.name";
 
+/// What a `connect` event gains from its `fd.name` and `fd.l4proto`: the
+/// client and server address and port keys, then `l4protocol`; or why it
+/// gains nothing. One rule for the pre-processing here and the one the
+/// engine applies while reading.
+pub(crate) fn connect_derived(
+    fd_name: Option<&str>,
+    l4proto: Option<&str>,
+) -> Result<Vec<(&'static str, String)>, Warning> {
+    let Some(fd_name) = fd_name else {
+        return Err(Warning::new(
+            Some(FD_NAME_FIELD),
+            "`connect` event without a string `fd.name`; no network objects",
+        ));
+    };
+    let mut keys = connect_keys(fd_name)
+        .map_err(|e| Warning::new(Some(FD_NAME_FIELD), format!("{e}; no network objects")))?;
+    keys.push(("l4protocol", l4protocol(l4proto)));
+    Ok(keys)
+}
+
 /// Apply the transmit-time pre-processing to one event, in place:
 /// `<NA>` field values → `""`; `finding_type: "threat"` (appended if absent);
 /// for `connect` events, client/server address and port and `l4protocol`
@@ -145,27 +165,15 @@ pub fn preprocess_event(event: &mut Value) -> Vec<Warning> {
     if !ev.contains_key(FINDING_TYPE) {
         ev.insert(FINDING_TYPE.to_owned(), Value::String(THREAT.to_owned()));
     }
-    match connect {
-        None => {}
-        Some(None) => warnings.push(Warning::new(
-            Some(FD_NAME_FIELD),
-            "`connect` event without a string `fd.name`; no network objects",
-        )),
-        Some(Some(fd_name)) => match connect_keys(&fd_name) {
+    if let Some(fd_name) = connect {
+        match connect_derived(fd_name.as_deref(), l4proto.as_deref()) {
             Ok(keys) => {
                 for (k, v) in keys {
                     ev.insert(k.to_owned(), Value::String(v));
                 }
-                ev.insert(
-                    "l4protocol".to_owned(),
-                    Value::String(l4protocol(l4proto.as_deref())),
-                );
             }
-            Err(e) => warnings.push(Warning::new(
-                Some(FD_NAME_FIELD),
-                format!("{e}; no network objects"),
-            )),
-        },
+            Err(w) => warnings.push(w),
+        }
     }
     warnings
 }
