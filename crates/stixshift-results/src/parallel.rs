@@ -192,14 +192,21 @@ fn run_jobs(
     all.into_iter().map(|(_, o)| o).collect()
 }
 
-fn rebase(mut warnings: Vec<Warning>, base: usize) -> Vec<Warning> {
-    for w in &mut warnings {
-        w.event = w.event.map(|i| i + base);
-    }
-    warnings
-}
-
 impl<W: Write, E: Env> BundleWriter<W, E> {
+    /// Write a part's output after what is written, count its events, and
+    /// return its warnings numbered in this writer, with the number of
+    /// events written before the part.
+    fn merge_part(&mut self, part: &mut PartOut) -> Result<(Vec<Warning>, usize), ResultsError> {
+        let base = self.stats().events;
+        self.absorb(&part.buf, part.stats)?;
+        self.count_parallel(part.stats.events);
+        let mut warnings = std::mem::take(&mut part.warnings);
+        for w in &mut warnings {
+            w.event = w.event.map(|i| i + base);
+        }
+        Ok((warnings, base))
+    }
+
     /// Translate the events at the start of `window` (which starts at an
     /// array element's `{`), as many as can be done in parallel, and write
     /// them in order. Returns the bytes taken (up to the end of the last
@@ -231,16 +238,12 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         let (mut taken, mut events) = (0, 0);
         let mut k = 0;
         let result = loop {
-            let base = self.stats().events;
             let done = outs[k].stats.events;
-            if let Err(e) = self.absorb(&outs[k].buf, outs[k].stats) {
-                break Err(e);
-            }
-            for w in rebase(std::mem::take(&mut outs[k].warnings), base) {
-                on_warning(&w);
+            match self.merge_part(&mut outs[k]) {
+                Ok((warnings, _)) => warnings.iter().for_each(&mut *on_warning),
+                Err(e) => break Err(e),
             }
             events += done;
-            self.count_parallel(done);
             if let Some(end) = outs[k].last_end {
                 taken = end;
             }
@@ -290,13 +293,16 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         let mut warnings = Vec::new();
         let mut result = Ok(());
         for out in &mut *outs {
-            let base = self.stats().events;
-            if let Err(e) = self.absorb(&out.buf, out.stats) {
-                result = Err(e);
-                break;
-            }
-            self.count_parallel(out.stats.events);
-            warnings.extend(rebase(std::mem::take(&mut out.warnings), base));
+            let base = match self.merge_part(out) {
+                Ok((ws, base)) => {
+                    warnings.extend(ws);
+                    base
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
             if let Some(err) = out.error.take() {
                 result = Err(match err {
                     ResultsError::BadEvent { index, detail } => ResultsError::BadEvent {
