@@ -19,18 +19,6 @@ pub trait Env {
     }
 }
 
-impl<E: Env + ?Sized> Env for &mut E {
-    fn now(&mut self) -> String {
-        (**self).now()
-    }
-    fn uuid4(&mut self) -> String {
-        (**self).uuid4()
-    }
-    fn fork(&self) -> Option<Box<dyn Env + Send>> {
-        (**self).fork()
-    }
-}
-
 impl<E: Env + ?Sized> Env for Box<E> {
     fn now(&mut self) -> String {
         (**self).now()

@@ -42,11 +42,3 @@ pub use reader::{
     translate_reader, translate_values, translate_values_with_warnings, MAX_EVENT_BYTES,
 };
 pub use writer::{BundleWriter, Config, Format, Stats, DEFAULT_BATCH_BYTES};
-
-/// Names of the transformers a to-STIX map may use.
-pub fn transformer_names() -> Vec<&'static str> {
-    transform::Transformer::ALL
-        .iter()
-        .map(|t| t.name())
-        .collect()
-}

@@ -64,7 +64,7 @@ impl Transformer {
     }
 
     /// `(input, output)` examples, as JSON text; output `None` = dropped.
-    #[cfg_attr(not(test), allow(dead_code))]
+    #[cfg(test)]
     pub(crate) fn examples(self) -> &'static [(&'static str, Option<&'static str>)] {
         match self {
             Transformer::SeverityToScore => &[

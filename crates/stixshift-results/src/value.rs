@@ -54,7 +54,7 @@ impl Val<'_> {
         }
     }
 
-    #[cfg_attr(not(test), allow(dead_code))]
+    #[cfg(test)]
     pub(crate) fn to_value(&self) -> Value {
         match self {
             Val::Null => Value::Null,
