@@ -39,18 +39,30 @@ fn save_bundle(name: &str, stix_2_1: bool, text: &str) {
 /// Translate through the streaming path; returns the bundle text.
 fn run(events: &Value, config: &Config) -> String {
     let text = serde_json::to_vec(events).unwrap();
+    let (out, _) = stream(&identity(), &text, config, Format::Bundle);
+    String::from_utf8(out).unwrap()
+}
+
+/// The streaming path on JSON text: the output and the warnings.
+fn stream(
+    identity: &Value,
+    text: &[u8],
+    config: &Config,
+    format: Format,
+) -> (Vec<u8>, Vec<String>) {
     let mut out = Vec::new();
+    let mut warnings = Vec::new();
     translate_reader(
-        &identity(),
-        text.as_slice(),
+        identity,
+        text,
         config,
         FixedEnv::default(),
         &mut out,
-        Format::Bundle,
-        &mut |_| {},
+        format,
+        &mut |w| warnings.push(w.to_string()),
     )
     .unwrap();
-    String::from_utf8(out).unwrap()
+    (out, warnings)
 }
 
 /// The reference's map: our default without the documented fixes (no
@@ -438,17 +450,7 @@ fn unmapped_fallback_collects_unmapped_keys() {
             ..Config::default()
         };
         let text = serde_json::to_vec(&events).unwrap();
-        let mut out = Vec::new();
-        translate_reader(
-            &id,
-            text.as_slice(),
-            &config,
-            FixedEnv::default(),
-            &mut out,
-            Format::Bundle,
-            &mut |_| {},
-        )
-        .unwrap();
+        let (out, _) = stream(&id, &text, &config, Format::Bundle);
         let bundle: Value = serde_json::from_slice(&out).unwrap();
         let objects: Vec<Value> = if v21 {
             bundle["objects"].as_array().unwrap().clone()
@@ -651,17 +653,12 @@ fn invalid_mac_and_user_without_id_are_dropped() {
         .collect();
     assert_eq!(users.len(), 1, "STIX 2.1 keeps the user-account");
     assert_eq!(users[0]["display_name"], "alice");
-    let mut warnings = Vec::new();
-    translate_reader(
+    let (_, warnings) = stream(
         &identity(),
-        serde_json::to_vec(&events).unwrap().as_slice(),
+        &serde_json::to_vec(&events).unwrap(),
         &Config::default(),
-        FixedEnv::default(),
-        Vec::new(),
         Format::Bundle,
-        &mut |w| warnings.push(w.to_string()),
-    )
-    .unwrap();
+    );
     assert!(
         warnings
             .iter()
@@ -728,17 +725,7 @@ fn streaming_agrees_with_values_on_awkward_input() {
                 stix_2_1: v21,
                 ..Config::default()
             };
-            let mut out = Vec::new();
-            translate_reader(
-                &identity(),
-                text.as_bytes(),
-                &config,
-                FixedEnv::default(),
-                &mut out,
-                Format::Bundle,
-                &mut |_| {},
-            )
-            .unwrap();
+            let (out, _) = stream(&identity(), text.as_bytes(), &config, Format::Bundle);
             let streamed: Value = serde_json::from_slice(&out).unwrap();
             let in_memory =
                 translate_values(&identity(), &events, &config, FixedEnv::default()).unwrap();
@@ -805,17 +792,7 @@ fn ndjson_lines_are_the_bundle_objects() {
         };
         let bundle: Value =
             serde_json::from_str(&run(&Value::Array(events.clone()), &config)).unwrap();
-        let mut out = Vec::new();
-        translate_reader(
-            &identity(),
-            text.as_slice(),
-            &config,
-            FixedEnv::default(),
-            &mut out,
-            Format::Ndjson,
-            &mut |_| {},
-        )
-        .unwrap();
+        let (out, _) = stream(&identity(), &text, &config, Format::Ndjson);
         let out = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = out.lines().collect();
         let objects = &bundle["objects"].as_array().unwrap()[1..];
