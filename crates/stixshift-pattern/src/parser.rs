@@ -9,6 +9,9 @@ use crate::{limits, Version};
 pub(crate) struct Parser<'a> {
     lexer: Lexer<'a>,
     current: Token,
+    /// End of the token consumed last (spans end there, not at the next
+    /// token, which may come after white space or a comment).
+    prev_end: usize,
     version: Version,
     depth: usize,
     comparisons: usize,
@@ -25,6 +28,7 @@ impl<'a> Parser<'a> {
         Ok(Parser {
             lexer,
             current,
+            prev_end: 0,
             version,
             depth: 0,
             comparisons: 0,
@@ -35,6 +39,7 @@ impl<'a> Parser<'a> {
 
     fn bump(&mut self) -> PResult<Token> {
         let next = self.lexer.next_token()?;
+        self.prev_end = self.current.span.end;
         Ok(std::mem::replace(&mut self.current, next))
     }
 
@@ -222,17 +227,11 @@ impl<'a> Parser<'a> {
                 QualifierKind::Repeats(n)
             }
         };
-        let end = self.lexer_prev_end();
+        let end = self.prev_end;
         Ok(Qualifier {
             kind,
             span: Span::new(start.start, end),
         })
-    }
-
-    /// End of the token just consumed: the current token's start is after it;
-    /// whitespace between is harmless for spans used in messages.
-    fn lexer_prev_end(&self) -> usize {
-        self.current.span.start
     }
 
     fn timestamp(&mut self) -> PResult<Timestamp> {
@@ -303,7 +302,7 @@ impl<'a> Parser<'a> {
                 negated,
                 op: ComparisonOp::Exists,
                 operand: Operand::None,
-                span: Span::new(start.start, self.lexer_prev_end()),
+                span: Span::new(start.start, self.prev_end),
             }));
         }
         let path = self.object_path()?;
@@ -350,7 +349,7 @@ impl<'a> Parser<'a> {
             negated,
             op,
             operand,
-            span: Span::new(start.start, self.lexer_prev_end()),
+            span: Span::new(start.start, self.prev_end),
         };
         check_hash(&comparison)?;
         Ok(ComparisonExpr::Comparison(comparison))
