@@ -65,6 +65,30 @@ impl Drop for Sim {
     }
 }
 
+/// `stixshift transmit sysdig <conn> <token> <op...>`.
+fn transmit(conn: &str, op: &[&str]) -> (i32, String, String) {
+    let token = token();
+    let mut args = vec!["stixshift", "transmit", "sysdig", conn, &token];
+    args.extend_from_slice(op);
+    run_cli(&args, "")
+}
+
+/// `stixshift execute sysdig sysdig <identity> <conn> <token> <pattern...>`.
+fn execute(conn: &str, rest: &[&str]) -> (i32, String, String) {
+    let token = token();
+    let mut args = vec![
+        "stixshift",
+        "execute",
+        "sysdig",
+        "sysdig",
+        IDENTITY,
+        conn,
+        &token,
+    ];
+    args.extend_from_slice(rest);
+    run_cli(&args, "")
+}
+
 fn token() -> String {
     json!({"auth": {"token": DEFAULT_TOKEN}}).to_string()
 }
@@ -88,10 +112,7 @@ fn query_for(pattern: &str) -> String {
 fn ping_over_tls_and_its_failures() {
     let sim = Sim::start(10);
     let conn = sim.connection(json!({}));
-    let (code, out, _) = run_cli(
-        &["stixshift", "transmit", "sysdig", &conn, &token(), "ping"],
-        "",
-    );
+    let (code, out, _) = transmit(&conn, &["ping"]);
     assert_eq!((code, json_out(&out)), (0, json!({"success": true})));
 
     let wrong = json!({"auth": {"token": "not-the-token-xyz"}}).to_string();
@@ -121,17 +142,7 @@ fn ping_over_tls_and_its_failures() {
     assert_eq!(code, 1);
     assert_eq!(json_out(&out)["code"], "certificate_fail");
 
-    let (code, out, _) = run_cli(
-        &[
-            "stixshift",
-            "transmit",
-            "sysdig",
-            &conn,
-            &token(),
-            "is_async",
-        ],
-        "",
-    );
+    let (code, out, _) = transmit(&conn, &["is_async"]);
     assert_eq!((code, out.trim()), (0, "false"));
 }
 
@@ -144,20 +155,7 @@ fn results_page_with_metadata_and_results_stix() {
     let expected = sim.matching(filter);
     assert!(expected.len() > 150, "{}", expected.len());
 
-    let (code, out, _) = run_cli(
-        &[
-            "stixshift",
-            "transmit",
-            "sysdig",
-            &conn,
-            &token(),
-            "results",
-            &query,
-            "0",
-            "100",
-        ],
-        "",
-    );
+    let (code, out, _) = transmit(&conn, &["results", &query, "0", "100"]);
     assert_eq!(code, 0, "{out}");
     let first = json_out(&out);
     assert_eq!(first["data"].as_array().unwrap().len(), 100);
@@ -168,21 +166,7 @@ fn results_page_with_metadata_and_results_stix() {
     let meta = first["metadata"].to_string();
     assert_eq!(first["metadata"]["result_count"], 100);
 
-    let (code, out, _) = run_cli(
-        &[
-            "stixshift",
-            "transmit",
-            "sysdig",
-            &conn,
-            &token(),
-            "results",
-            &query,
-            "0",
-            "10000",
-            &meta,
-        ],
-        "",
-    );
+    let (code, out, _) = transmit(&conn, &["results", &query, "0", "10000", &meta]);
     assert_eq!(code, 0, "{out}");
     let rest = json_out(&out);
     let ids: Vec<&Value> = first["data"]
@@ -196,21 +180,7 @@ fn results_page_with_metadata_and_results_stix() {
     assert_eq!(ids, want, "every matching event once, newest first");
     assert!(rest.get("metadata").is_none());
 
-    let (code, out, _) = run_cli(
-        &[
-            "stixshift",
-            "transmit",
-            "sysdig",
-            &conn,
-            &token(),
-            "results_stix",
-            &query,
-            "0",
-            "5",
-            IDENTITY,
-        ],
-        "",
-    );
+    let (code, out, _) = transmit(&conn, &["results_stix", &query, "0", "5", IDENTITY]);
     assert_eq!(code, 0, "{out}");
     let bundle = json_out(&out);
     assert_eq!(bundle["type"], "bundle");
@@ -218,21 +188,7 @@ fn results_page_with_metadata_and_results_stix() {
     assert_eq!(bundle["stats"][0]["action"], "transmission");
     assert_eq!(bundle["metadata"]["result_count"], 5);
 
-    let (code, out, _) = run_cli(
-        &[
-            "stixshift",
-            "transmit",
-            "sysdig",
-            &conn,
-            &token(),
-            "results",
-            &query,
-            "0",
-            "5",
-            "notjson",
-        ],
-        "",
-    );
+    let (code, out, _) = transmit(&conn, &["results", &query, "0", "5", "notjson"]);
     assert_eq!(code, 1);
     assert_eq!(json_out(&out)["code"], "invalid_parameter");
 }
@@ -249,21 +205,7 @@ fn execute_equals_translate_results_over_the_selected_events() {
     let expected_events = sim.matching(filter);
     assert!(expected_events.len() > 20, "{}", expected_events.len());
 
-    let (code, out, err) = run_cli(
-        &[
-            "stixshift",
-            "execute",
-            "sysdig",
-            "sysdig",
-            IDENTITY,
-            &conn,
-            &token(),
-            &pattern,
-            "-r",
-            "100000",
-        ],
-        "",
-    );
+    let (code, out, err) = execute(&conn, &[&pattern, "-r", "100000"]);
     assert_eq!(code, 0, "{err}");
     let executed = json_out(&out);
     let (code, out, _) = run_cli(
@@ -292,21 +234,7 @@ fn execute_deduplicates_events_two_windows_return_and_limits_per_query() {
     let conn = sim.connection(json!({}));
     // The same observation twice with overlapping windows: two queries.
     let pattern = "[x-ibm-finding:severity >= 10] START t'2023-11-01T00:00:00Z' STOP t'2023-11-05T00:00:00Z' OR [x-ibm-finding:severity >= 10] START t'2023-11-03T00:00:00Z' STOP t'2023-11-08T00:00:00Z'";
-    let (code, out, _) = run_cli(
-        &[
-            "stixshift",
-            "execute",
-            "sysdig",
-            "sysdig",
-            IDENTITY,
-            &conn,
-            &token(),
-            pattern,
-            "-r",
-            "100000",
-        ],
-        "",
-    );
+    let (code, out, _) = execute(&conn, &[pattern, "-r", "100000"]);
     assert_eq!(code, 0);
     let bundle = json_out(&out);
     // STIX score >= 10 is Sysdig severity <= 9; the two windows cover every
@@ -319,21 +247,7 @@ fn execute_deduplicates_events_two_windows_return_and_limits_per_query() {
         selected.len() + 1
     );
 
-    let (code, out, _) = run_cli(
-        &[
-            "stixshift",
-            "execute",
-            "sysdig",
-            "sysdig",
-            IDENTITY,
-            &conn,
-            &token(),
-            pattern,
-            "-r",
-            "7",
-        ],
-        "",
-    );
+    let (code, out, _) = execute(&conn, &[pattern, "-r", "7"]);
     assert_eq!(code, 0);
     // At most 7 events a query (two queries, the identity): more than one
     // query's worth, so both contributed.
@@ -341,19 +255,7 @@ fn execute_deduplicates_events_two_windows_return_and_limits_per_query() {
     assert!((9..=15).contains(&n), "{n}");
 
     // A translation error: nothing on stdout but the error document.
-    let (code, out, _) = run_cli(
-        &[
-            "stixshift",
-            "execute",
-            "sysdig",
-            "sysdig",
-            IDENTITY,
-            &conn,
-            &token(),
-            "[x-ibm-finding:foo = 1]",
-        ],
-        "",
-    );
+    let (code, out, _) = execute(&conn, &["[x-ibm-finding:foo = 1]"]);
     assert_eq!(code, 1);
     assert_eq!(json_out(&out)["code"], "mapping_error");
 }
