@@ -2,13 +2,9 @@
 
 use serde_json::Value;
 
-use crate::{run_cli, scrub};
+use crate::{json_doc, run_cli, scrub};
 
 const W: &str = "START t'2023-10-25T16:43:26.000Z' STOP t'2023-11-05T16:43:26.000Z'";
-
-fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
-}
 
 #[test]
 fn batch_translates_one_pattern_per_line() {
@@ -26,7 +22,7 @@ fn batch_translates_one_pattern_per_line() {
         lines[0],
         r#"{"queries": ["from=1698252206000000000&to=1699202606000000000&filter=(ruleName=\"a\")andsource!=\"auditTrail\""]}"#
     );
-    assert_eq!(json(lines[1])["code"], "mapping_error");
+    assert_eq!(json_doc(lines[1])["code"], "mapping_error");
     assert!(lines[2].contains(r#"machineId=\"11:22:33:44:55:66\""#));
 
     let (code, out, _) = run_cli(
@@ -43,7 +39,7 @@ fn empty_pattern_argument_reads_stdin() {
         &format!("[x-ibm-finding:name = 'a']\n{W}\n"),
     );
     assert_eq!(code, 0);
-    assert!(json(&out)["queries"][0]
+    assert!(json_doc(&out)["queries"][0]
         .as_str()
         .unwrap()
         .starts_with("from=1698252206000000000&"));
@@ -92,7 +88,7 @@ fn default_window_follows_the_clock_of_each_call() {
     ];
     let (_, out, _) = run_cli(&args, "");
     assert_eq!(
-        json(&out)["queries"][0],
+        json_doc(&out)["queries"][0],
         "from=1704063600000000000&to=1704067200000000000&filter=(ruleName=\"a\")andsource!=\"auditTrail\""
     );
 }
@@ -111,7 +107,7 @@ fn syntax_errors_show_a_caret_on_stderr() {
         "",
     );
     assert_eq!(code, 1);
-    assert_eq!(json(&out)["code"], "invalid_parameter");
+    assert_eq!(json_doc(&out)["code"], "invalid_parameter");
     assert!(err.contains("^^^^"), "{err}");
 }
 
@@ -165,7 +161,7 @@ fn modules_dialects_and_languages() {
     );
     assert_eq!(code, 1);
     assert_eq!(
-        json(&out)["error"],
+        json_doc(&out)["error"],
         "sysdig connector error => unknown dialect : foo"
     );
     let (code, out, _) = run_cli(
@@ -182,16 +178,16 @@ fn modules_dialects_and_languages() {
     assert_eq!(code, 0, "{out}");
 
     let (_, out, _) = run_cli(&["stixshift", "modules"], "");
-    assert_eq!(json(&out)["sysdig"]["default"]["language"], "stix");
+    assert_eq!(json_doc(&out)["sysdig"]["default"]["language"], "stix");
     let (_, out, _) = run_cli(&["stixshift", "configs", "sysdig"], "");
-    let v = json(&out);
+    let v = json_doc(&out);
     assert_eq!(v["sysdig"]["connection"]["port"]["default"], 443);
     assert_eq!(
         v["sysdig"]["configuration"]["auth"]["token"]["type"],
         "password"
     );
     let (_, out, _) = run_cli(&["stixshift", "mapping", "sysdig"], "");
-    let v = json(&out);
+    let v = json_doc(&out);
     assert_eq!(
         v["from_stix_map"]["mac-addr"]["fields"]["value"][0],
         "machineId"
@@ -216,14 +212,14 @@ fn stix_2_1_uses_the_2_1_map_and_mapping_overrides_apply() {
         "",
     );
     assert_eq!(code, 0, "{out}");
-    assert!(json(&out)["queries"][0]
+    assert!(json_doc(&out)["queries"][0]
         .as_str()
         .unwrap()
         .contains("filter=(severity<=3)"));
 
     let (code, out, _) = run_cli(&["stixshift", "translate", "sysdig", "query", "{}", &p], "");
     assert_eq!(code, 1);
-    assert_eq!(json(&out)["code"], "mapping_error");
+    assert_eq!(json_doc(&out)["code"], "mapping_error");
 
     let bad = r#"{"mapping": {"operators": {"Nope": "x"}}}"#;
     let (code, out, _) = run_cli(
@@ -231,8 +227,8 @@ fn stix_2_1_uses_the_2_1_map_and_mapping_overrides_apply() {
         "",
     );
     assert_eq!(code, 1);
-    assert_eq!(json(&out)["code"], "mapping_error");
-    assert!(json(&out)["error"]
+    assert_eq!(json_doc(&out)["code"], "mapping_error");
+    assert!(json_doc(&out)["error"]
         .as_str()
         .unwrap()
         .contains("`operators` at `/Nope`"));
@@ -252,7 +248,7 @@ fn the_binary_reports_errors_as_json_and_exit_codes() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let v = json(&String::from_utf8_lossy(&out.stdout));
+    let v = json_doc(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(v["success"], false);
     assert_eq!(v["code"], "mapping_error");
 
@@ -282,7 +278,7 @@ fn results_example(id: &str) -> (Value, Value) {
         .skip(1)
         .map(|b| b.split("\n```").next().unwrap())
         .collect();
-    (json(blocks[0]), json(blocks[blocks.len() - 1]))
+    (json_doc(blocks[0]), json_doc(blocks[blocks.len() - 1]))
 }
 
 const IDENTITY: &str = r#"{"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff", "name": "sysdig", "identity_class": "events", "created": "2023-08-01T06:06:52.305Z", "modified": "2023-08-02T06:06:52.305Z"}"#;
@@ -302,7 +298,7 @@ fn results_r1_through_the_cli_equals_the_reference() {
         "",
     );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(scrub(json(&out)), scrub(expected));
+    assert_eq!(scrub(json_doc(&out)), scrub(expected));
     // The layout is the reference CLI's (json.dumps indent=4).
     assert!(out.starts_with("{\n    \"type\": \"bundle\",\n    \"id\": \"bundle--"));
 }
@@ -325,7 +321,7 @@ fn results_read_files_stdin_and_write_ndjson() {
         &events.to_string(),
     );
     assert_eq!(code, 0);
-    assert_eq!(scrub(json(&from_file)), scrub(json(&from_stdin)));
+    assert_eq!(scrub(json_doc(&from_file)), scrub(json_doc(&from_stdin)));
 
     let (code, nd, _) = run_cli(
         &[
@@ -340,7 +336,7 @@ fn results_read_files_stdin_and_write_ndjson() {
         "",
     );
     assert_eq!(code, 0);
-    let lines: Vec<Value> = nd.lines().map(json).collect();
+    let lines: Vec<Value> = nd.lines().map(json_doc).collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["type"], "observed-data");
 
@@ -377,7 +373,7 @@ fn results_errors_are_results_envelopes() {
             "",
         );
         assert_eq!(code, 1);
-        let v = json(&out);
+        let v = json_doc(&out);
         assert_eq!(v["code"], "results_translation_error");
         assert!(
             v.get("connector").is_none(),
@@ -397,7 +393,7 @@ fn results_errors_are_results_envelopes() {
         "",
     );
     assert_eq!(code, 1);
-    assert!(json(&out)["error"]
+    assert!(json_doc(&out)["error"]
         .as_str()
         .unwrap()
         .contains("missing `id`"));

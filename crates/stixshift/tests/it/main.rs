@@ -20,6 +20,12 @@ pub(crate) fn scrub(mut bundle: serde_json::Value) -> serde_json::Value {
     bundle
 }
 
+/// The JSON document a command printed (a test failure naming the text if
+/// it is not JSON).
+pub(crate) fn json_doc(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
 /// Run the CLI in process with a fixed clock; returns (exit code, stdout, stderr).
 pub(crate) fn run_cli(args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut input = std::io::Cursor::new(stdin.as_bytes().to_vec());

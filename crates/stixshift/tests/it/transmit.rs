@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use stixshift_simulator::{generate, Config, Running, DEFAULT_TOKEN};
 
-use crate::{run_cli, scrub};
+use crate::{json_doc, run_cli, scrub};
 
 /// 2023-11-01T00:00:00Z .. 2023-11-08T00:00:00Z.
 const FROM_NS: i64 = 1_698_796_800_000_000_000;
@@ -93,17 +93,13 @@ fn token() -> String {
     json!({"auth": {"token": DEFAULT_TOKEN}}).to_string()
 }
 
-fn json_out(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
-}
-
 fn query_for(pattern: &str) -> String {
     let (code, out, _) = run_cli(
         &["stixshift", "translate", "sysdig", "query", "{}", pattern],
         "",
     );
     assert_eq!(code, 0, "{out}");
-    let v = json_out(&out);
+    let v = json_doc(&out);
     assert_eq!(v["queries"].as_array().unwrap().len(), 1);
     v["queries"][0].as_str().unwrap().to_owned()
 }
@@ -113,7 +109,7 @@ fn ping_over_tls_and_its_failures() {
     let sim = Sim::start(10);
     let conn = sim.connection(json!({}));
     let (code, out, _) = transmit(&conn, &["ping"]);
-    assert_eq!((code, json_out(&out)), (0, json!({"success": true})));
+    assert_eq!((code, json_doc(&out)), (0, json!({"success": true})));
 
     let wrong = json!({"auth": {"token": "not-the-token-xyz"}}).to_string();
     let (code, out, err) = run_cli(
@@ -121,7 +117,7 @@ fn ping_over_tls_and_its_failures() {
         "",
     );
     assert_eq!(code, 1);
-    let v = json_out(&out);
+    let v = json_doc(&out);
     assert_eq!(v["code"], "authentication_fail");
     assert_eq!(v["success"], false);
     assert!(!out.contains("not-the-token-xyz") && !err.contains("not-the-token-xyz"));
@@ -140,7 +136,7 @@ fn ping_over_tls_and_its_failures() {
         "",
     );
     assert_eq!(code, 1);
-    assert_eq!(json_out(&out)["code"], "certificate_fail");
+    assert_eq!(json_doc(&out)["code"], "certificate_fail");
 
     let (code, out, _) = transmit(&conn, &["is_async"]);
     assert_eq!((code, out.trim()), (0, "false"));
@@ -157,7 +153,7 @@ fn results_page_with_metadata_and_results_stix() {
 
     let (code, out, _) = transmit(&conn, &["results", &query, "0", "100"]);
     assert_eq!(code, 0, "{out}");
-    let first = json_out(&out);
+    let first = json_doc(&out);
     assert_eq!(first["data"].as_array().unwrap().len(), 100);
     assert_eq!(
         first["data"][0]["finding_type"], "threat",
@@ -168,7 +164,7 @@ fn results_page_with_metadata_and_results_stix() {
 
     let (code, out, _) = transmit(&conn, &["results", &query, "0", "10000", &meta]);
     assert_eq!(code, 0, "{out}");
-    let rest = json_out(&out);
+    let rest = json_doc(&out);
     let ids: Vec<&Value> = first["data"]
         .as_array()
         .unwrap()
@@ -182,7 +178,7 @@ fn results_page_with_metadata_and_results_stix() {
 
     let (code, out, _) = transmit(&conn, &["results_stix", &query, "0", "5", IDENTITY]);
     assert_eq!(code, 0, "{out}");
-    let bundle = json_out(&out);
+    let bundle = json_doc(&out);
     assert_eq!(bundle["type"], "bundle");
     assert_eq!(bundle["objects"].as_array().unwrap().len(), 6);
     assert_eq!(bundle["stats"][0]["action"], "transmission");
@@ -190,7 +186,7 @@ fn results_page_with_metadata_and_results_stix() {
 
     let (code, out, _) = transmit(&conn, &["results", &query, "0", "5", "notjson"]);
     assert_eq!(code, 1);
-    assert_eq!(json_out(&out)["code"], "invalid_parameter");
+    assert_eq!(json_doc(&out)["code"], "invalid_parameter");
 }
 
 #[test]
@@ -207,7 +203,7 @@ fn execute_equals_translate_results_over_the_selected_events() {
 
     let (code, out, err) = execute(&conn, &[&pattern, "-r", "100000"]);
     assert_eq!(code, 0, "{err}");
-    let executed = json_out(&out);
+    let executed = json_doc(&out);
     let (code, out, _) = run_cli(
         &[
             "stixshift",
@@ -220,7 +216,7 @@ fn execute_equals_translate_results_over_the_selected_events() {
         "",
     );
     assert_eq!(code, 0);
-    let translated = json_out(&out);
+    let translated = json_doc(&out);
     assert_eq!(
         executed["objects"].as_array().unwrap().len(),
         expected_events.len() + 1
@@ -236,7 +232,7 @@ fn execute_deduplicates_events_two_windows_return_and_limits_per_query() {
     let pattern = "[x-ibm-finding:severity >= 10] START t'2023-11-01T00:00:00Z' STOP t'2023-11-05T00:00:00Z' OR [x-ibm-finding:severity >= 10] START t'2023-11-03T00:00:00Z' STOP t'2023-11-08T00:00:00Z'";
     let (code, out, _) = execute(&conn, &[pattern, "-r", "100000"]);
     assert_eq!(code, 0);
-    let bundle = json_out(&out);
+    let bundle = json_doc(&out);
     // STIX score >= 10 is Sysdig severity <= 9; the two windows cover every
     // event (auditTrail events are always excluded), and days 3-5 were
     // fetched twice: each event must appear once.
@@ -251,20 +247,20 @@ fn execute_deduplicates_events_two_windows_return_and_limits_per_query() {
     assert_eq!(code, 0);
     // At most 7 events a query (two queries, the identity): more than one
     // query's worth, so both contributed.
-    let n = json_out(&out)["objects"].as_array().unwrap().len();
+    let n = json_doc(&out)["objects"].as_array().unwrap().len();
     assert!((9..=15).contains(&n), "{n}");
 
     // A translation error: nothing on stdout but the error document.
     let (code, out, _) = execute(&conn, &["[x-ibm-finding:foo = 1]"]);
     assert_eq!(code, 1);
-    assert_eq!(json_out(&out)["code"], "mapping_error");
+    assert_eq!(json_doc(&out)["code"], "mapping_error");
 }
 
 #[test]
 fn demo_runs_on_the_built_in_simulator() {
     let (code, out, err) = run_cli(&["stixshift", "demo", "--events", "500"], "");
     assert_eq!(code, 0, "{err}");
-    let bundle = json_out(&out);
+    let bundle = json_doc(&out);
     assert_eq!(bundle["type"], "bundle");
     assert!(bundle["objects"].as_array().unwrap().len() > 1);
     assert!(
@@ -292,7 +288,7 @@ fn transmit_argument_errors_have_the_transmission_shape() {
         args.extend_from_slice(op);
         let (code, out, _) = run_cli(&args, "");
         assert_eq!(code, 1, "{out}");
-        let doc = json_out(&out);
+        let doc = json_doc(&out);
         assert_eq!(doc["code"], "invalid_parameter", "{out}");
         let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["success", "connector", "error", "code"], "{out}");
