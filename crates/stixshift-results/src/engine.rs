@@ -314,13 +314,47 @@ fn push_synthetic<'m, 'de>(
     });
 }
 
+/// One mapping entry applied to one value of an event, after every check
+/// that looks at the value: what [`Engine::assemble`] needs, which decides
+/// the objects' structure from the operations alone.
+pub(crate) enum Op<'m, 'de> {
+    /// A mapped value (an observation property, a reference, or an object
+    /// property, as the entry says).
+    Map(&'m Entry, Val<'de>),
+    /// An unmapped key into the fallback object: property name and value
+    /// (already nested along the key's dots).
+    Fallback(Cow<'de, str>, Val<'de>),
+}
+
+/// An event read and checked, before its objects are assembled.
+pub(crate) struct Ops<'m, 'de> {
+    pub(crate) ops: Vec<Op<'m, 'de>>,
+    /// Warnings about the event's values.
+    pub(crate) warnings: Vec<Warning>,
+    /// The element was not a JSON object.
+    pub(crate) not_object: Option<&'static str>,
+}
+
+impl Ops<'_, '_> {
+    /// Whether the objects assembled from these operations depend on which
+    /// operations there are, in which order, and not on the values: true
+    /// unless a value merges with another (an object) or a property is
+    /// named by the event (the fallback object).
+    pub(crate) fn structural(&self) -> bool {
+        self.not_object.is_none()
+            && self.ops.iter().all(|op| match op {
+                Op::Map(e, v) => e.object.is_none() || !matches!(v, Val::Obj(_)),
+                Op::Fallback(..) => false,
+            })
+    }
+}
+
 impl Engine {
-    /// Read one event from `d` and translate it.
-    pub(crate) fn translate<'m: 'de, 'de, D: Deserializer<'de>>(
+    /// Read one event from `d`: the operations it maps to.
+    pub(crate) fn read<'m: 'de, 'de, D: Deserializer<'de>>(
         &'m self,
         d: D,
-        pool: &mut Pool,
-    ) -> Result<Translated<'m, 'de>, D::Error> {
+    ) -> Result<Ops<'m, 'de>, D::Error> {
         let mut ctx = Ctx {
             engine: self,
             items: Vec::with_capacity(48),
@@ -335,15 +369,16 @@ impl Engine {
             path: 0,
         };
         if let Some(NotObject(k)) = seed.deserialize(d)? {
-            return Ok(Translated {
+            return Ok(Ops {
+                ops: Vec::new(),
+                warnings: Vec::new(),
                 not_object: Some(k),
-                ..Translated::default()
             });
         }
         if self.preprocess {
             self.finish_preprocess(&mut ctx);
         }
-        Ok(self.build(ctx, pool))
+        Ok(self.ops(ctx))
     }
 
     fn finish_preprocess<'m, 'de>(&'m self, ctx: &mut Ctx<'m, 'de>) {
@@ -375,17 +410,10 @@ impl Engine {
         }
     }
 
-    fn build<'m: 'de, 'de>(&'m self, ctx: Ctx<'m, 'de>, pool: &mut Pool) -> Translated<'m, 'de> {
-        let n_slots = self.map.slots.len() + 1;
-        let fallback_slot = n_slots - 1;
-        let mut b = Builder {
-            pool,
-            objs: (0..n_slots).map(|_| None).collect(),
-            touch: 0,
-            real: 0,
-            pending: Vec::new(),
-        };
-        let mut obs: Vec<(&'m str, Val<'de>)> = Vec::new();
+    /// The value phase: every entry applied to its value (transformers,
+    /// the checks of the target, empty values dropped).
+    fn ops<'m: 'de, 'de>(&'m self, ctx: Ctx<'m, 'de>) -> Ops<'m, 'de> {
+        let mut ops = Vec::with_capacity(ctx.items.len() + 8);
         let mut warnings = ctx.warnings;
         for item in ctx.items {
             if matches!(item.val, Val::Null) {
@@ -394,10 +422,7 @@ impl Engine {
             let entries = match item.kind {
                 ItemKind::Mapped(es) => es,
                 ItemKind::Unmapped => {
-                    let Some(ty) = self.fallback_type.as_deref() else {
-                        continue;
-                    };
-                    if is_empty(&item.val) {
+                    if self.fallback_type.is_none() || is_empty(&item.val) {
                         continue;
                     }
                     let (mut prop, nested) = split_fallback_key(item.key);
@@ -405,17 +430,22 @@ impl Engine {
                         prop = Cow::Owned(format!("x_{prop}"));
                     }
                     let v = wrap(nested.into_iter().map(Cow::Owned), item.val);
-                    b.set(fallback_slot, ty, Name::Ev(prop), P::V(v), true);
+                    ops.push(Op::Fallback(prop, v));
                     continue;
                 }
             };
-            for e in entries {
+            let n = entries.len();
+            let mut val = Some(item.val);
+            for (j, e) in entries.iter().enumerate() {
+                let Some(src) = val.as_ref() else { break };
                 let v = match e.transformer {
-                    None => item.val.clone(),
-                    Some(t) => match t.apply(&item.val) {
+                    // The last entry takes the value itself.
+                    None if j + 1 == n => val.take().unwrap_or(Val::Null),
+                    None => src.clone(),
+                    Some(t) => match t.apply(src) {
                         Some(v) => v,
                         None => {
-                            if !is_empty(&item.val) {
+                            if !is_empty(src) {
                                 let f = field_path(&ctx.paths, item.path, &item.key);
                                 warnings.push(Warning::new(
                                     Some(&f),
@@ -430,42 +460,17 @@ impl Engine {
                     },
                 };
                 let Some(target) = &e.object else {
-                    let key = e.obs_key.as_str();
-                    if matches!(key, "first_observed" | "last_observed")
+                    if matches!(e.obs_key.as_str(), "first_observed" | "last_observed")
                         && !v.as_str().is_some_and(timestamp::is_stix_timestamp)
                     {
                         continue;
                     }
-                    if !obs.iter().any(|(k, _)| *k == key) {
-                        obs.push((key, v));
-                    }
+                    ops.push(Op::Map(e, v));
                     continue;
                 };
-                let prop = target;
-                match &e.refs {
-                    Some(Refs::One(t)) => {
-                        if b.objs[*t].is_some() {
-                            b.set(target.slot, &target.ty, Name::Map(prop), P::Ref(*t), false);
-                        } else {
-                            b.pending.push((target.slot, prop, P::Ref(*t)));
-                        }
-                        continue;
-                    }
-                    Some(Refs::Many(ts)) => {
-                        if ts.iter().any(|t| b.objs[*t].is_some()) {
-                            b.set(
-                                target.slot,
-                                &target.ty,
-                                Name::Map(prop),
-                                P::Refs(ts.clone()),
-                                false,
-                            );
-                        } else {
-                            b.pending.push((target.slot, prop, P::Refs(ts.clone())));
-                        }
-                        continue;
-                    }
-                    None => {}
+                if e.refs.is_some() {
+                    ops.push(Op::Map(e, Val::Null));
+                    continue;
                 }
                 let ok = match target.check {
                     ValueCheck::Any => true,
@@ -477,10 +482,84 @@ impl Engine {
                 if !ok || is_empty(&v) {
                     continue;
                 }
-                b.set_value(target, v);
+                ops.push(Op::Map(e, v));
             }
         }
-        b.finish(obs, warnings, self.require_user_id)
+        Ops {
+            ops,
+            warnings,
+            not_object: None,
+        }
+    }
+
+    /// The structure phase: the objects, their properties and references,
+    /// from the operations (which values they hold is not looked at, apart
+    /// from merging object values: see [`Ops::structural`]).
+    pub(crate) fn assemble<'m: 'de, 'de>(
+        &'m self,
+        ops: Ops<'m, 'de>,
+        pool: &mut Pool,
+    ) -> Translated<'m, 'de> {
+        if let Some(k) = ops.not_object {
+            return Translated {
+                not_object: Some(k),
+                warnings: ops.warnings,
+                ..Translated::default()
+            };
+        }
+        let n_slots = self.map.slots.len() + 1;
+        let fallback_slot = n_slots - 1;
+        let mut b = Builder {
+            pool,
+            objs: (0..n_slots).map(|_| None).collect(),
+            touch: 0,
+            real: 0,
+            pending: Vec::new(),
+        };
+        let mut obs: Vec<(&'m str, Val<'de>)> = Vec::new();
+        for op in ops.ops {
+            let (e, v) = match op {
+                Op::Fallback(prop, v) => {
+                    if let Some(ty) = self.fallback_type.as_deref() {
+                        b.set(fallback_slot, ty, Name::Ev(prop), P::V(v), true);
+                    }
+                    continue;
+                }
+                Op::Map(e, v) => (e, v),
+            };
+            let Some(target) = &e.object else {
+                let key = e.obs_key.as_str();
+                if !obs.iter().any(|(k, _)| *k == key) {
+                    obs.push((key, v));
+                }
+                continue;
+            };
+            let prop = target;
+            match &e.refs {
+                Some(Refs::One(t)) => {
+                    if b.objs[*t].is_some() {
+                        b.set(target.slot, &target.ty, Name::Map(prop), P::Ref(*t), false);
+                    } else {
+                        b.pending.push((target.slot, prop, P::Ref(*t)));
+                    }
+                }
+                Some(Refs::Many(ts)) => {
+                    if ts.iter().any(|t| b.objs[*t].is_some()) {
+                        b.set(
+                            target.slot,
+                            &target.ty,
+                            Name::Map(prop),
+                            P::Refs(ts.clone()),
+                            false,
+                        );
+                    } else {
+                        b.pending.push((target.slot, prop, P::Refs(ts.clone())));
+                    }
+                }
+                None => b.set_value(target, v),
+            }
+        }
+        b.finish(obs, ops.warnings, self.require_user_id)
     }
 }
 

@@ -28,6 +28,7 @@ mod preprocess;
 pub mod pyjson;
 mod readahead;
 mod reader;
+mod template;
 mod timestamp;
 mod transform;
 mod value;

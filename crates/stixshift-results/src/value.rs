@@ -16,6 +16,20 @@ pub(crate) enum Val<'a> {
     Str(Cow<'a, str>),
     Arr(Vec<Val<'a>>),
     Obj(Vec<(Cow<'a, str>, Val<'a>)>),
+    /// A value left open in an output template (`crate::template`): the
+    /// writers put [`HOLE`] and its number and level where it goes.
+    Hole(u32),
+}
+
+/// First byte of a [`Val::Hole`] in written output, followed by the hole's
+/// number (4 bytes, little-endian) and its nesting level (1 byte). Written
+/// JSON never holds a raw NUL (strings escape every control character).
+pub(crate) const HOLE: u8 = 0;
+
+fn write_hole(out: &mut Vec<u8>, n: u32, level: usize) {
+    out.push(HOLE);
+    out.extend_from_slice(&n.to_le_bytes());
+    out.push(u8::try_from(level).unwrap_or(u8::MAX));
 }
 
 impl Val<'_> {
@@ -29,6 +43,7 @@ impl Val<'_> {
             Val::Str(_) => "a string",
             Val::Arr(_) => "an array",
             Val::Obj(_) => "an object",
+            Val::Hole(_) => "a template hole",
         }
     }
 
@@ -67,6 +82,7 @@ impl Val<'_> {
                     .map(|(k, v)| (k.to_string(), v.to_value()))
                     .collect(),
             ),
+            Val::Hole(_) => Value::Null,
         }
     }
 
@@ -357,6 +373,7 @@ fn write_scalar(out: &mut Vec<u8>, v: &Val<'_>) {
         Val::Bool(false) => out.extend_from_slice(b"false"),
         Val::Num(n) => write_number(out, n),
         Val::Str(s) => write_str(out, s),
+        Val::Hole(n) => write_hole(out, *n, 0),
         Val::Arr(_) | Val::Obj(_) => {}
     }
 }
@@ -408,6 +425,7 @@ pub(crate) fn write_pretty(out: &mut Vec<u8>, v: &Val<'_>, level: usize) {
             newline(out, level);
             out.push(b'}');
         }
+        Val::Hole(n) => write_hole(out, *n, level),
         other => write_scalar(out, other),
     }
 }

@@ -8,12 +8,16 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use crate::engine::{Engine, FinalProp, Name, Pool, Translated};
+use crate::engine::{Engine, FinalProp, Name, Op, Ops, Pool, Translated};
 use crate::env::Env;
 use crate::error::{ResultsError, Warning};
 use crate::fastjson::{FastDe, FastError};
 use crate::mapping;
+use crate::template::{Template, Templates, HOLE_ID, HOLE_NOW};
 use crate::value::{newline, write_compact, write_pretty, write_str, write_str_utf8, Val};
+
+/// The warning of an event from which no object could be built.
+const NOTHING_MAPPED: &str = "no STIX object could be built from this event; event skipped";
 
 /// Output is handed on in blocks of at least this many bytes.
 const FLUSH_AT: usize = 1 << 17;
@@ -45,6 +49,11 @@ pub struct Config {
     pub threads: usize,
     /// Input bytes read ahead and split between the threads at a time.
     pub batch_bytes: usize,
+    /// STIX 2.0: write the observed-data of events that map the same way
+    /// (same entries applied in the same order) from one template, filled
+    /// with each event's values. The output is the same either way; off
+    /// only to compare the two.
+    pub templates: bool,
 }
 
 impl Default for Config {
@@ -56,6 +65,7 @@ impl Default for Config {
             preprocess: true,
             threads: 0,
             batch_bytes: DEFAULT_BATCH_BYTES,
+            templates: true,
         }
     }
 }
@@ -139,6 +149,10 @@ pub struct BundleWriter<W: Write, E: Env> {
     workers: Vec<Worker>,
     /// Output buffers of parts, kept between batches.
     spare: Vec<Vec<u8>>,
+    /// STIX 2.0 observed-data templates by the operations that make them.
+    templates: Templates,
+    /// Templates off (tests compare the two ways).
+    no_templates: bool,
 }
 
 /// A writer translating part of a batch on another thread: its output stays
@@ -238,6 +252,8 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             batch_bytes: config.batch_bytes.max(1),
             workers: Vec::new(),
             spare: Vec::new(),
+            templates: Templates::default(),
+            no_templates: !config.templates,
         })
     }
 
@@ -276,6 +292,8 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 batch_bytes: self.batch_bytes,
                 workers: Vec::new(),
                 spare: Vec::new(),
+                templates: Templates::default(),
+                no_templates: self.no_templates,
             });
         }
         Some((ws, std::mem::take(&mut self.spare)))
@@ -344,13 +362,11 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     pub fn write_event(&mut self, event: &Value) -> Result<Vec<Warning>, ResultsError> {
         let index = self.stats.events;
         let engine = self.engine.clone();
-        let t = engine
-            .translate(event, &mut self.pool)
-            .map_err(|e| ResultsError::BadEvent {
-                index,
-                detail: e.to_string(),
-            })?;
-        let warnings = self.write_translated(t)?;
+        let ops = engine.read(event).map_err(|e| ResultsError::BadEvent {
+            index,
+            detail: e.to_string(),
+        })?;
+        let warnings = self.write_ops(ops)?;
         self.flush_buffered()?;
         Ok(warnings)
     }
@@ -386,14 +402,14 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         let index = self.stats.events;
         let mut de = serde_json::Deserializer::from_slice(text);
         let engine = self.engine.clone();
-        let t = engine
-            .translate(&mut de, &mut self.pool)
+        let ops = engine
+            .read(&mut de)
             .and_then(|t| de.end().map(|()| t))
             .map_err(|e| ResultsError::BadEvent {
                 index,
                 detail: e.to_string(),
             })?;
-        self.write_translated(t)
+        self.write_ops(ops)
     }
 
     /// The fast path of the streaming reader: translate the event at the
@@ -408,13 +424,12 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     ) -> Result<(usize, Result<Vec<Warning>, ResultsError>), FastError> {
         let mut de = FastDe::new(window);
         let engine = self.engine.clone();
-        let t = engine.translate(&mut de, &mut self.pool)?;
-        if t.not_object.is_some() {
+        let ops = engine.read(&mut de)?;
+        if ops.not_object.is_some() {
             return Err(FastError::Bail);
         }
         let used = de.position();
         if whole && !window[used..].trim().is_empty() {
-            self.pool.recycle(t);
             return Ok((
                 used,
                 Err(ResultsError::BadEvent {
@@ -423,7 +438,70 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 }),
             ));
         }
-        Ok((used, self.write_translated(t)))
+        Ok((used, self.write_ops(ops)))
+    }
+
+    /// Write an event's observed-data from its operations: STIX 2.0 from a
+    /// template where the operations allow one, else assembled and written.
+    fn write_ops(&mut self, mut ops: Ops<'_, '_>) -> Result<Vec<Warning>, ResultsError> {
+        let engine = self.engine.clone();
+        if self.stix_2_1 || self.no_templates || !ops.structural() {
+            let t = engine.assemble(ops, &mut self.pool);
+            return self.write_translated(t);
+        }
+        // The values out, holes in; the entries make the template's key.
+        let mut vals = Vec::with_capacity(ops.ops.len());
+        self.templates.shape.clear();
+        for op in &mut ops.ops {
+            if let Op::Map(e, v) = op {
+                self.templates.shape.push(std::ptr::from_ref(*e) as usize);
+                let n = u32::try_from(vals.len()).unwrap_or(u32::MAX - 2);
+                vals.push(std::mem::replace(v, Val::Hole(n)));
+            }
+        }
+        let mut warnings = std::mem::take(&mut ops.warnings);
+        let template = match self.templates.get() {
+            Some(t) => t,
+            None => {
+                let mut t = engine.assemble(ops, &mut self.pool);
+                let skip = t.objects.is_empty();
+                let mut text = Vec::new();
+                if !skip {
+                    write_20(
+                        &mut text,
+                        self.format,
+                        &self.identity_id,
+                        &t,
+                        &Val::Hole(HOLE_ID),
+                        &Val::Hole(HOLE_NOW),
+                    );
+                }
+                let template = Template::compile(&text, std::mem::take(&mut t.warnings), skip);
+                self.pool.recycle(t);
+                self.templates.insert(template)
+            }
+        };
+        let index = self.stats.events;
+        self.stats.events += 1;
+        warnings.extend(template.warnings.iter().cloned());
+        if template.skip {
+            warnings.push(Warning::new(None, NOTHING_MAPPED));
+            self.stats.skipped += 1;
+        } else {
+            self.start();
+            let now = self.env.now();
+            let od_id = format!("observed-data--{}", self.env.uuid4());
+            template.fill(&mut self.buf, self.format, &vals, &od_id, &now);
+            self.stats.observed_data += 1;
+            if self.buf.len() >= self.flush_at {
+                self.flush_buffered()?;
+            }
+        }
+        for w in &mut warnings {
+            w.event = Some(index);
+        }
+        self.stats.warnings += warnings.len();
+        Ok(warnings)
     }
 
     fn write_translated(
@@ -436,7 +514,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         let skip = if let Some(kind) = t.not_object {
             Some(format!("expected an object, found {kind}; event skipped"))
         } else if t.objects.is_empty() {
-            Some("no STIX object could be built from this event; event skipped".to_owned())
+            Some(NOTHING_MAPPED.to_owned())
         } else {
             None
         };
@@ -450,7 +528,14 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             if self.stix_2_1 {
                 self.write_21(&t, &od_id, &now);
             } else {
-                self.write_20(&t, &od_id, &now);
+                write_20(
+                    &mut self.buf,
+                    self.format,
+                    &self.identity_id,
+                    &t,
+                    &Val::Str(Cow::Borrowed(&od_id)),
+                    &Val::Str(Cow::Borrowed(&now)),
+                );
             }
             self.stats.observed_data += 1;
             // Written in blocks of at least FLUSH_AT bytes (big enough for
@@ -465,97 +550,6 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         }
         self.stats.warnings += warnings.len();
         Ok(warnings)
-    }
-
-    /// A STIX 2.0 observed-data, its objects inside, written straight into
-    /// the buffer in the bundle or NDJSON layout (no intermediate values).
-    fn write_20(&mut self, t: &Translated<'_, '_>, od_id: &str, now: &str) {
-        let f = self.format;
-        let out = &mut self.buf;
-        if f == Format::Bundle {
-            out.push(b',');
-            newline(out, 2);
-        }
-        out.push(b'{');
-        for (i, (key, value)) in [
-            (&b"\"id\": "[..], od_id),
-            (b"\"type\": ", "observed-data"),
-            (b"\"created_by_ref\": ", &self.identity_id),
-            (b"\"created\": ", now),
-            (b"\"modified\": ", now),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            item(out, f, 3, i == 0);
-            out.extend_from_slice(key);
-            write_str(out, value);
-        }
-        item(out, f, 3, false);
-        out.extend_from_slice(b"\"objects\": {");
-        let mut num = itoa::Buffer::new();
-        for (i, o) in t.objects.iter().enumerate() {
-            item(out, f, 4, i == 0);
-            out.push(b'"');
-            out.extend_from_slice(num.format(i).as_bytes());
-            out.extend_from_slice(b"\": {");
-            item(out, f, 5, true);
-            out.extend_from_slice(b"\"type\": ");
-            write_str(out, o.ty);
-            for (name, p) in &o.props {
-                item(out, f, 5, false);
-                match name {
-                    Name::Map(t) => out.extend_from_slice(t.key_json.as_bytes()),
-                    Name::Ev(s) => {
-                        write_str(out, s);
-                        out.extend_from_slice(b": ");
-                    }
-                }
-                match p {
-                    FinalProp::V(v) => value(out, f, v, 5),
-                    FinalProp::Ref(r) => {
-                        out.push(b'"');
-                        out.extend_from_slice(num.format(*r).as_bytes());
-                        out.push(b'"');
-                    }
-                    FinalProp::Refs(rs) if rs.is_empty() => out.extend_from_slice(b"[]"),
-                    FinalProp::Refs(rs) => {
-                        out.push(b'[');
-                        for (k, r) in rs.iter().enumerate() {
-                            item(out, f, 6, k == 0);
-                            out.push(b'"');
-                            out.extend_from_slice(num.format(*r).as_bytes());
-                            out.push(b'"');
-                        }
-                        close(out, f, 5);
-                        out.push(b']');
-                    }
-                }
-            }
-            close(out, f, 4);
-            out.push(b'}');
-        }
-        if !t.objects.is_empty() {
-            close(out, f, 3);
-        }
-        out.push(b'}');
-        for (key, v) in observation(t, now) {
-            item(out, f, 3, false);
-            write_str(out, key);
-            out.extend_from_slice(b": ");
-            match v {
-                Out::V(v) => value(out, f, v, 3),
-                Out::Str(s) => write_str(out, s),
-                Out::Ids(_) | Out::Hash(..) => {}
-            }
-        }
-        item(out, f, 3, false);
-        out.extend_from_slice(b"\"number_observed\": 1");
-        close(out, f, 2);
-        out.push(b'}');
-        if f == Format::Ndjson {
-            out.push(b'\n');
-        }
     }
 
     fn write_21(&mut self, t: &Translated<'_, '_>, od_id: &str, now: &str) {
@@ -607,7 +601,8 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             ("created", Out::Str(now)),
             ("modified", Out::Str(now)),
         ];
-        od.extend(observation(t, now));
+        let now_val = Val::Str(Cow::Borrowed(now));
+        od.extend(observation(t, &now_val));
         od.push(("number_observed", Out::V(&one)));
         let mut listed: Vec<&str> = Vec::with_capacity(n);
         for &i in &t.real_order {
@@ -770,12 +765,12 @@ fn write_entries(out: &mut Vec<u8>, f: Format, entries: &[(&str, Out<'_>)]) {
 /// The observation properties of an observed-data: `first_observed` and
 /// `last_observed` from the event, or the translation time when it has no
 /// usable one (contract §6.2), then the others the map gives.
-fn observation<'a>(t: &'a Translated<'_, '_>, now: &'a str) -> Vec<(&'a str, Out<'a>)> {
+fn observation<'a>(t: &'a Translated<'_, '_>, now: &'a Val<'a>) -> Vec<(&'a str, Out<'a>)> {
     let mut obs: Vec<(&str, Out<'_>)> = ["first_observed", "last_observed"]
         .into_iter()
         .map(|key| match t.obs.iter().find(|(k, _)| *k == key) {
             Some((_, v)) => (key, Out::V(v)),
-            None => (key, Out::Str(now)),
+            None => (key, Out::V(now)),
         })
         .collect();
     for (k, v) in &t.obs {
@@ -960,4 +955,99 @@ fn contributing_name(ty: &str, props: &[(&str, Out<'_>)]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(128);
     write_entries_flat(&mut out, &chosen, Flat::Canonical);
     Some(out)
+}
+
+/// A STIX 2.0 observed-data, its objects inside, written straight into
+/// the buffer in the bundle or NDJSON layout (no intermediate values).
+fn write_20(
+    out: &mut Vec<u8>,
+    f: Format,
+    identity_id: &str,
+    t: &Translated<'_, '_>,
+    od_id: &Val<'_>,
+    now: &Val<'_>,
+) {
+    if f == Format::Bundle {
+        out.push(b',');
+        newline(out, 2);
+    }
+    out.push(b'{');
+    item(out, f, 3, true);
+    out.extend_from_slice(b"\"id\": ");
+    value(out, f, od_id, 3);
+    item(out, f, 3, false);
+    out.extend_from_slice(b"\"type\": \"observed-data\"");
+    item(out, f, 3, false);
+    out.extend_from_slice(b"\"created_by_ref\": ");
+    write_str(out, identity_id);
+    for key in [&b"\"created\": "[..], b"\"modified\": "] {
+        item(out, f, 3, false);
+        out.extend_from_slice(key);
+        value(out, f, now, 3);
+    }
+    item(out, f, 3, false);
+    out.extend_from_slice(b"\"objects\": {");
+    let mut num = itoa::Buffer::new();
+    for (i, o) in t.objects.iter().enumerate() {
+        item(out, f, 4, i == 0);
+        out.push(b'"');
+        out.extend_from_slice(num.format(i).as_bytes());
+        out.extend_from_slice(b"\": {");
+        item(out, f, 5, true);
+        out.extend_from_slice(b"\"type\": ");
+        write_str(out, o.ty);
+        for (name, p) in &o.props {
+            item(out, f, 5, false);
+            match name {
+                Name::Map(t) => out.extend_from_slice(t.key_json.as_bytes()),
+                Name::Ev(s) => {
+                    write_str(out, s);
+                    out.extend_from_slice(b": ");
+                }
+            }
+            match p {
+                FinalProp::V(v) => value(out, f, v, 5),
+                FinalProp::Ref(r) => {
+                    out.push(b'"');
+                    out.extend_from_slice(num.format(*r).as_bytes());
+                    out.push(b'"');
+                }
+                FinalProp::Refs(rs) if rs.is_empty() => out.extend_from_slice(b"[]"),
+                FinalProp::Refs(rs) => {
+                    out.push(b'[');
+                    for (k, r) in rs.iter().enumerate() {
+                        item(out, f, 6, k == 0);
+                        out.push(b'"');
+                        out.extend_from_slice(num.format(*r).as_bytes());
+                        out.push(b'"');
+                    }
+                    close(out, f, 5);
+                    out.push(b']');
+                }
+            }
+        }
+        close(out, f, 4);
+        out.push(b'}');
+    }
+    if !t.objects.is_empty() {
+        close(out, f, 3);
+    }
+    out.push(b'}');
+    for (key, v) in observation(t, now) {
+        item(out, f, 3, false);
+        write_str(out, key);
+        out.extend_from_slice(b": ");
+        match v {
+            Out::V(v) => value(out, f, v, 3),
+            Out::Str(s) => write_str(out, s),
+            Out::Ids(_) | Out::Hash(..) => {}
+        }
+    }
+    item(out, f, 3, false);
+    out.extend_from_slice(b"\"number_observed\": 1");
+    close(out, f, 2);
+    out.push(b'}');
+    if f == Format::Ndjson {
+        out.push(b'\n');
+    }
 }

@@ -806,3 +806,56 @@ fn ndjson_lines_are_the_bundle_objects() {
         }
     }
 }
+
+/// Bundle and NDJSON text and warnings, with templates on and off.
+fn with_and_without_templates(
+    text: &[u8],
+) -> [((Vec<u8>, Vec<String>), (Vec<u8>, Vec<String>)); 2] {
+    [Format::Bundle, Format::Ndjson].map(|format| {
+        let on = stream(&identity(), text, &Config::default(), format);
+        let off = Config {
+            templates: false,
+            ..Config::default()
+        };
+        (on, stream(&identity(), text, &off, format))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    /// STIX 2.0 observed-data written from templates are byte for byte what
+    /// assembling each event writes, warnings included: every event is
+    /// translated twice (the second time from the template the first made).
+    #[test]
+    fn templates_write_what_assembling_writes(events in proptest::collection::vec(event_strategy(), 1..6)) {
+        let mut all = events.clone();
+        all.extend(events.into_iter().rev());
+        let text = serde_json::to_vec(&all).unwrap();
+        for (on, off) in with_and_without_templates(&text) {
+            prop_assert_eq!(String::from_utf8(on.0).unwrap(), String::from_utf8(off.0).unwrap());
+            prop_assert_eq!(on.1, off.1);
+        }
+    }
+}
+
+/// The same on the varied golden events (odd values, drops, IPv6, missing
+/// sections) and on values that merge (objects), which bypass templates.
+#[test]
+fn templates_agree_on_varied_events() {
+    let Value::Array(mut events) = read("varied.events.json") else {
+        panic!("varied.events.json is not an array");
+    };
+    let mut odd = events[0].clone();
+    odd["content"]["fields"]["proc.name"] = json!({"nested": ["x", {"y": 1}]});
+    events.push(odd);
+    let twice: Vec<Value> = events.iter().chain(events.iter()).cloned().collect();
+    let text = serde_json::to_vec(&twice).unwrap();
+    for (on, off) in with_and_without_templates(&text) {
+        assert!(!on.0.is_empty());
+        assert_eq!(
+            String::from_utf8(on.0).unwrap(),
+            String::from_utf8(off.0).unwrap()
+        );
+        assert_eq!(on.1, off.1);
+    }
+}
