@@ -807,10 +807,11 @@ fn ndjson_lines_are_the_bundle_objects() {
     }
 }
 
+/// Output text and warnings.
+type Streamed = (Vec<u8>, Vec<String>);
+
 /// Bundle and NDJSON text and warnings, with templates on and off.
-fn with_and_without_templates(
-    text: &[u8],
-) -> [((Vec<u8>, Vec<String>), (Vec<u8>, Vec<String>)); 2] {
+fn with_and_without_templates(text: &[u8]) -> [(Streamed, Streamed); 2] {
     [Format::Bundle, Format::Ndjson].map(|format| {
         let on = stream(&identity(), text, &Config::default(), format);
         let off = Config {
