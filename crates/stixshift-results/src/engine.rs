@@ -125,6 +125,32 @@ fn field_path(paths: &[(u16, Cow<'_, str>)], path: u16, key: &str) -> String {
     }
 }
 
+/// A key of `content.fields` the pre-processing reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Special {
+    No,
+    EvtType,
+    FdName,
+    L4Proto,
+    /// `proc.anames` itself.
+    Anames,
+    /// `proc.aname[N]` (any other key holding `proc.aname`).
+    Aname,
+}
+
+impl Special {
+    fn of(key: &str) -> Special {
+        match key {
+            "evt.type" => Special::EvtType,
+            "fd.name" => Special::FdName,
+            "fd.l4proto" => Special::L4Proto,
+            ANAMES => Special::Anames,
+            k if preprocess::is_aname_key(k) => Special::Aname,
+            _ => Special::No,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Root,
@@ -229,11 +255,12 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
                 Some(Node::Entries(es)) => Some(es.as_slice()),
                 _ => None,
             };
-            let special = kind == Kind::Fields
-                && pre_on
-                && (matches!(&*key, "evt.type" | "fd.name" | "fd.l4proto" | ANAMES)
-                    || preprocess::is_aname_key(&key));
-            if mapped.is_none() && !special && !fallback {
+            let special = if kind == Kind::Fields && pre_on {
+                Special::of(&key)
+            } else {
+                Special::No
+            };
+            if mapped.is_none() && special == Special::No && !fallback {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
@@ -242,16 +269,17 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
                 if val.as_str() == Some(NA) {
                     val = Val::Str(Cow::Borrowed(""));
                 }
-                match &*key {
-                    "evt.type" => ctx.pre.connect = val.as_str() == Some("connect"),
-                    "fd.name" => ctx.pre.fd_name = Some(val.clone()),
-                    "fd.l4proto" => ctx.pre.l4proto = Some(val.clone()),
-                    ANAMES => ctx.pre.has_anames = true,
-                    k if preprocess::is_aname_key(k) => match &val {
+                match special {
+                    Special::No => {}
+                    Special::EvtType => ctx.pre.connect = val.as_str() == Some("connect"),
+                    Special::FdName => ctx.pre.fd_name = Some(val.clone()),
+                    Special::L4Proto => ctx.pre.l4proto = Some(val.clone()),
+                    Special::Anames => ctx.pre.has_anames = true,
+                    Special::Aname => match &val {
                         Val::Str(s) if !s.is_empty() => ctx.pre.anames.push(val.clone()),
                         Val::Str(_) | Val::Null => {}
                         other => {
-                            let f = field_path(&ctx.paths, path, k);
+                            let f = field_path(&ctx.paths, path, &key);
                             ctx.warnings.push(Warning::new(
                                 Some(&f),
                                 format!(
@@ -261,7 +289,6 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
                             ));
                         }
                     },
-                    _ => {}
                 }
             }
             let kind_item = match mapped {

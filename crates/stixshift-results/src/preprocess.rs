@@ -16,7 +16,8 @@ pub(crate) const ANAMES: &str = "proc.anames";
 /// Whether a `fields` key feeds `proc.anames` (`proc.aname[N]`, not the list
 /// itself).
 pub(crate) fn is_aname_key(key: &str) -> bool {
-    key.contains("proc.aname") && key != ANAMES
+    const NEEDLE: &[u8] = b"proc.aname";
+    key.as_bytes().windows(NEEDLE.len()).any(|w| w == NEEDLE) && key != ANAMES
 }
 
 /// `fields["fd.l4proto"]` if non-empty, else `tcp`.

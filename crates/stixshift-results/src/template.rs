@@ -92,10 +92,42 @@ impl Template {
     }
 }
 
+/// Multiply-rotate hashing of the (trusted, in-process) entry addresses.
+#[derive(Debug, Default, Clone, Copy)]
+struct FastHash;
+
+struct FastHasher(u64);
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Templates by the operations that make them (entry addresses, in order).
 #[derive(Debug, Default)]
 pub(crate) struct Templates {
-    map: HashMap<Box<[usize]>, Arc<Template>>,
+    map: HashMap<Box<[usize]>, Arc<Template>, FastHash>,
     /// The current event's operations (kept to reuse the allocation).
     pub(crate) shape: Vec<usize>,
     pub(crate) hits: u64,

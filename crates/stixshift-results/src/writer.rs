@@ -449,20 +449,26 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             let t = engine.assemble(ops, &mut self.pool);
             return self.write_translated(t);
         }
-        // The values out, holes in; the entries make the template's key.
+        // The entries make the template's key; the values fill it.
         let mut vals = Vec::with_capacity(ops.ops.len());
+        let mut entries = Vec::with_capacity(ops.ops.len());
         self.templates.shape.clear();
-        for op in &mut ops.ops {
+        for op in std::mem::take(&mut ops.ops) {
             if let Op::Map(e, v) = op {
-                self.templates.shape.push(std::ptr::from_ref(*e) as usize);
-                let n = u32::try_from(vals.len()).unwrap_or(u32::MAX - 2);
-                vals.push(std::mem::replace(v, Val::Hole(n)));
+                self.templates.shape.push(std::ptr::from_ref(e) as usize);
+                entries.push(e);
+                vals.push(v);
             }
         }
         let mut warnings = std::mem::take(&mut ops.warnings);
         let template = match self.templates.get() {
             Some(t) => t,
             None => {
+                // The same operations with holes for values.
+                ops.ops = (0u32..)
+                    .zip(entries)
+                    .map(|(n, e)| Op::Map(e, Val::Hole(n)))
+                    .collect();
                 let mut t = engine.assemble(ops, &mut self.pool);
                 let skip = t.objects.is_empty();
                 let mut text = Vec::new();
