@@ -8,6 +8,13 @@
 //! bundle because the transmit-time pre-processing ([`preprocess_event`]) is
 //! idempotent and applied again here (see [`Config::preprocess`]).
 //!
+//! Each event is read into mapping operations (which map entry applies to
+//! which value, after the transformers and the value checks), and the
+//! objects are assembled from the operations alone. STIX 2.0 observed-data
+//! are written from a template per distinct sequence of operations, filled
+//! with each event's values ([`Config::templates`]); events of one Falco
+//! rule share a template.
+//!
 //! ```
 //! use stixshift_results::{translate_values, Config, FixedEnv};
 //! use serde_json::json;
