@@ -21,9 +21,13 @@ use crate::writer::Format;
 pub(crate) const HOLE_ID: u32 = u32::MAX;
 pub(crate) const HOLE_NOW: u32 = u32::MAX - 1;
 
-/// Templates kept at most; past it the cache starts again (events of
-/// unusually many shapes then cost what they cost without templates).
+/// Templates kept at most; past it the cache starts again.
 const MAX_TEMPLATES: usize = 512;
+
+/// Events seen before deciding whether templates pay: when most events so
+/// far needed a new template, templates are given up (a miss costs a little
+/// more than writing the event directly).
+const TRIAL_EVENTS: u64 = 256;
 
 /// A written observed-data with its values left open.
 #[derive(Debug)]
@@ -48,12 +52,16 @@ impl Template {
         while let Some(p) = written[i..].iter().position(|&b| b == HOLE) {
             let at = i + p;
             text.extend_from_slice(&written[i..at]);
-            let mut n = [0u8; 4];
-            n.copy_from_slice(&written[at + 1..at + 5]);
+            // Always the writers' six bytes (no written JSON holds a raw NUL).
+            let Some(&[_, a, b, c, d, level]) = written.get(at..at + 6) else {
+                text.extend_from_slice(&written[at..]);
+                i = written.len();
+                break;
+            };
             holes.push((
                 text.len(),
-                u32::from_le_bytes(n),
-                usize::from(written[at + 5]),
+                u32::from_le_bytes([a, b, c, d]),
+                usize::from(level),
             ));
             i = at + 6;
         }
@@ -135,6 +143,12 @@ pub(crate) struct Templates {
 }
 
 impl Templates {
+    /// Whether templates are worth trying for the next event: not when, after
+    /// [`TRIAL_EVENTS`] events, more than half of them needed a new one.
+    pub(crate) fn worth_it(&self) -> bool {
+        self.hits + self.misses < TRIAL_EVENTS || self.misses * 2 <= self.hits + self.misses
+    }
+
     pub(crate) fn get(&mut self) -> Option<Arc<Template>> {
         let t = self.map.get(&self.shape[..]).cloned();
         if t.is_some() {
@@ -153,5 +167,65 @@ impl Templates {
         self.map
             .insert(self.shape.clone().into_boxed_slice(), t.clone());
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::write_pretty;
+
+    #[test]
+    fn holes_are_cut_out_and_filled_at_their_level() {
+        let mut written = b"{\"a\": ".to_vec();
+        write_pretty(&mut written, &Val::Hole(1), 2);
+        written.extend_from_slice(b", \"id\": ");
+        write_pretty(&mut written, &Val::Hole(HOLE_ID), 0);
+        written.push(b'}');
+        let t = Template::compile(&written, Vec::new(), false);
+        assert_eq!(t.text, b"{\"a\": , \"id\": }");
+        let vals = [
+            Val::Null,
+            Val::Arr(vec![Val::Str("x".into()), Val::Str("é".into())]),
+        ];
+        let mut out = Vec::new();
+        t.fill(&mut out, Format::Bundle, &vals, "observed-data--1", "now");
+        let want = "{\"a\": [\n            \"x\",\n            \"\\u00e9\"\n        ], \"id\": \"observed-data--1\"}";
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+        let mut out = Vec::new();
+        t.fill(&mut out, Format::Ndjson, &vals, "i", "n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"a\": [\"x\", \"\\u00e9\"], \"id\": \"i\"}"
+        );
+    }
+
+    #[test]
+    fn a_cut_short_hole_stays_text() {
+        let t = Template::compile(&[b'x', HOLE, 1, 2], Vec::new(), false);
+        assert_eq!(t.text, vec![b'x', HOLE, 1, 2]);
+        assert!(t.holes.is_empty());
+    }
+
+    #[test]
+    fn templates_are_given_up_when_most_events_need_a_new_one() {
+        let mut ts = Templates::default();
+        for i in 0..TRIAL_EVENTS {
+            assert!(ts.worth_it());
+            ts.shape = vec![i as usize];
+            if ts.get().is_none() {
+                ts.insert(Template::compile(b"", Vec::new(), true));
+            }
+        }
+        assert!(!ts.worth_it());
+        let mut same = Templates::default();
+        same.shape = vec![7];
+        for _ in 0..TRIAL_EVENTS * 2 {
+            if same.get().is_none() {
+                same.insert(Template::compile(b"", Vec::new(), true));
+            }
+        }
+        assert!(same.worth_it());
+        assert_eq!(same.misses, 1);
     }
 }

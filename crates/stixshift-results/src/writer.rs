@@ -445,7 +445,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     /// template where the operations allow one, else assembled and written.
     fn write_ops(&mut self, mut ops: Ops<'_, '_>) -> Result<Vec<Warning>, ResultsError> {
         let engine = self.engine.clone();
-        if self.stix_2_1 || self.no_templates || !ops.structural() {
+        if self.stix_2_1 || self.no_templates || !self.templates.worth_it() || !ops.structural() {
             let t = engine.assemble(ops, &mut self.pool);
             return self.write_translated(t);
         }
