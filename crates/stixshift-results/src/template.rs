@@ -218,8 +218,10 @@ mod tests {
             }
         }
         assert!(!ts.worth_it());
-        let mut same = Templates::default();
-        same.shape = vec![7];
+        let mut same = Templates {
+            shape: vec![7],
+            ..Templates::default()
+        };
         for _ in 0..TRIAL_EVENTS * 2 {
             if same.get().is_none() {
                 same.insert(Template::compile(b"", Vec::new(), true));
