@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::error::Warning;
 use crate::value::{write_compact, write_pretty, write_str, Val, HOLE};
-use crate::writer::Format;
+use crate::writer::{FastHash, Format};
 
 /// Hole numbers of the writer's own per-event values.
 pub(crate) const HOLE_ID: u32 = u32::MAX;
@@ -97,38 +97,6 @@ impl Template {
             }
         }
         out.extend_from_slice(&self.text[from..]);
-    }
-}
-
-/// Multiply-rotate hashing of the (trusted, in-process) entry addresses.
-#[derive(Debug, Default, Clone, Copy)]
-struct FastHash;
-
-struct FastHasher(u64);
-
-impl std::hash::BuildHasher for FastHash {
-    type Hasher = FastHasher;
-    fn build_hasher(&self) -> FastHasher {
-        FastHasher(0)
-    }
-}
-
-impl std::hash::Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(w));
-        }
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

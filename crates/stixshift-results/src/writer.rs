@@ -137,7 +137,7 @@ pub struct BundleWriter<W: Write, E: Env> {
     started: bool,
     buf: Vec<u8>,
     /// STIX 2.1: hash of an emitted id → hash of its content.
-    emitted: HashMap<u64, u64, PreHashed>,
+    emitted: HashMap<u64, u64, FastHash>,
     pool: Pool,
     stats: Stats,
     /// The buffer is handed to `out` once it holds this many bytes.
@@ -159,27 +159,33 @@ pub struct BundleWriter<W: Write, E: Env> {
 /// in its buffer until the owning writer takes it, in input order.
 pub(crate) type Worker = BundleWriter<std::io::Sink, Box<dyn Env + Send>>;
 
-/// Hasher for keys that are already hashes.
-#[derive(Default, Clone, Copy)]
-struct PreHashed;
+/// Multiply-rotate hashing, for keys that are already hashes (STIX 2.1
+/// ids) or trusted in-process values (template keys).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct FastHash;
 
-struct PreHasher(u64);
+pub(crate) struct FastHasher(u64);
 
-impl std::hash::BuildHasher for PreHashed {
-    type Hasher = PreHasher;
-    fn build_hasher(&self) -> PreHasher {
-        PreHasher(0)
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
     }
 }
 
-impl Hasher for PreHasher {
+impl Hasher for FastHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
         }
     }
     fn write_u64(&mut self, i: u64) {
-        self.0 ^= i;
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
     }
     fn finish(&self) -> u64 {
         self.0
@@ -487,36 +493,18 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 self.templates.insert(template)
             }
         };
-        let index = self.stats.events;
-        self.stats.events += 1;
         warnings.extend(template.warnings.iter().cloned());
-        if template.skip {
-            warnings.push(Warning::new(None, NOTHING_MAPPED));
-            self.stats.skipped += 1;
-        } else {
-            self.start();
-            let now = self.env.now();
-            let od_id = format!("observed-data--{}", self.env.uuid4());
-            template.fill(&mut self.buf, self.format, &vals, &od_id, &now);
-            self.stats.observed_data += 1;
-            if self.buf.len() >= self.flush_at {
-                self.flush_buffered()?;
-            }
-        }
-        for w in &mut warnings {
-            w.event = Some(index);
-        }
-        self.stats.warnings += warnings.len();
-        Ok(warnings)
+        let skip = template.skip.then(|| NOTHING_MAPPED.to_owned());
+        self.write_one(warnings, skip, |w, od_id, now| {
+            template.fill(&mut w.buf, w.format, &vals, od_id, now);
+        })
     }
 
     fn write_translated(
         &mut self,
         mut t: Translated<'_, '_>,
     ) -> Result<Vec<Warning>, ResultsError> {
-        let index = self.stats.events;
-        self.stats.events += 1;
-        let mut warnings = std::mem::take(&mut t.warnings);
+        let warnings = std::mem::take(&mut t.warnings);
         let skip = if let Some(kind) = t.not_object {
             Some(format!("expected an object, found {kind}; event skipped"))
         } else if t.objects.is_empty() {
@@ -524,6 +512,35 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         } else {
             None
         };
+        let result = self.write_one(warnings, skip, |w, od_id, now| {
+            if w.stix_2_1 {
+                w.write_21(&t, od_id, now);
+            } else {
+                write_20(
+                    &mut w.buf,
+                    w.format,
+                    &w.identity_id,
+                    &t,
+                    &Val::Str(Cow::Borrowed(od_id)),
+                    &Val::Str(Cow::Borrowed(now)),
+                );
+            }
+        });
+        self.pool.recycle(t);
+        result
+    }
+
+    /// Count one event and write its observed-data with `write(self,
+    /// observed-data id, time)`, or skip it with the warning `skip`; its
+    /// warnings are numbered with its position.
+    fn write_one(
+        &mut self,
+        mut warnings: Vec<Warning>,
+        skip: Option<String>,
+        write: impl FnOnce(&mut Self, &str, &str),
+    ) -> Result<Vec<Warning>, ResultsError> {
+        let index = self.stats.events;
+        self.stats.events += 1;
         if let Some(msg) = skip {
             warnings.push(Warning::new(None, msg));
             self.stats.skipped += 1;
@@ -531,18 +548,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             self.start();
             let now = self.env.now();
             let od_id = format!("observed-data--{}", self.env.uuid4());
-            if self.stix_2_1 {
-                self.write_21(&t, &od_id, &now);
-            } else {
-                write_20(
-                    &mut self.buf,
-                    self.format,
-                    &self.identity_id,
-                    &t,
-                    &Val::Str(Cow::Borrowed(&od_id)),
-                    &Val::Str(Cow::Borrowed(&now)),
-                );
-            }
+            write(self, &od_id, &now);
             self.stats.observed_data += 1;
             // Written in blocks of at least FLUSH_AT bytes (big enough for
             // the caller's BufWriter to pass them through without a copy).
@@ -550,7 +556,6 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 self.flush_buffered()?;
             }
         }
-        self.pool.recycle(t);
         for w in &mut warnings {
             w.event = Some(index);
         }
