@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::{json_doc, run_cli, scrub};
+use crate::{json_doc, run_cli, scrub, translate_results};
 
 const W: &str = "START t'2023-10-25T16:43:26.000Z' STOP t'2023-11-05T16:43:26.000Z'";
 
@@ -286,17 +286,7 @@ const IDENTITY: &str = r#"{"type": "identity", "id": "identity--f431f809-377b-45
 #[test]
 fn results_r1_through_the_cli_equals_the_reference() {
     let (events, expected) = results_example("R1");
-    let (code, out, err) = run_cli(
-        &[
-            "stixshift",
-            "translate",
-            "sysdig",
-            "results",
-            IDENTITY,
-            &events.to_string(),
-        ],
-        "",
-    );
+    let (code, out, err) = translate_results(IDENTITY, &events.to_string(), &[], "");
     assert_eq!(code, 0, "{err}");
     assert_eq!(scrub(json_doc(&out)), scrub(expected));
     // The layout is the reference CLI's (json.dumps indent=4).
@@ -311,46 +301,19 @@ fn results_read_files_stdin_and_write_ndjson() {
     let file = dir.join("events.json");
     std::fs::write(&file, events.to_string()).unwrap();
     let at = format!("@{}", file.display());
-    let (code, from_file, _) = run_cli(
-        &["stixshift", "translate", "sysdig", "results", IDENTITY, &at],
-        "",
-    );
+    let (code, from_file, _) = translate_results(IDENTITY, &at, &[], "");
     assert_eq!(code, 0);
-    let (code, from_stdin, _) = run_cli(
-        &["stixshift", "translate", "sysdig", "results", IDENTITY, "-"],
-        &events.to_string(),
-    );
+    let (code, from_stdin, _) = translate_results(IDENTITY, "-", &[], &events.to_string());
     assert_eq!(code, 0);
     assert_eq!(scrub(json_doc(&from_file)), scrub(json_doc(&from_stdin)));
 
-    let (code, nd, _) = run_cli(
-        &[
-            "stixshift",
-            "translate",
-            "sysdig",
-            "results",
-            IDENTITY,
-            &at,
-            "--ndjson",
-        ],
-        "",
-    );
+    let (code, nd, _) = translate_results(IDENTITY, &at, &["--ndjson"], "");
     assert_eq!(code, 0);
     let lines: Vec<Value> = nd.lines().map(json_doc).collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["type"], "observed-data");
 
-    let (code, out, _) = run_cli(
-        &[
-            "stixshift",
-            "translate",
-            "sysdig",
-            "results",
-            IDENTITY,
-            "@/nonexistent/x.json",
-        ],
-        "",
-    );
+    let (code, out, _) = translate_results(IDENTITY, "@/nonexistent/x.json", &[], "");
     assert_eq!((code, out.as_str()), (2, ""));
     std::fs::remove_dir_all(dir).ok();
 }
@@ -361,17 +324,7 @@ fn results_errors_are_results_envelopes() {
         ("[1, 2", "events are not valid JSON"),
         (r#"{"a": 1}"#, "events must be a JSON array"),
     ] {
-        let (code, out, _) = run_cli(
-            &[
-                "stixshift",
-                "translate",
-                "sysdig",
-                "results",
-                IDENTITY,
-                events,
-            ],
-            "",
-        );
+        let (code, out, _) = translate_results(IDENTITY, events, &[], "");
         assert_eq!(code, 1);
         let v = json_doc(&out);
         assert_eq!(v["code"], "results_translation_error");
@@ -381,17 +334,7 @@ fn results_errors_are_results_envelopes() {
         );
         assert!(v["error"].as_str().unwrap().contains(needle), "{v}");
     }
-    let (code, out, _) = run_cli(
-        &[
-            "stixshift",
-            "translate",
-            "sysdig",
-            "results",
-            r#"{"type": "identity"}"#,
-            "[]",
-        ],
-        "",
-    );
+    let (code, out, _) = translate_results(r#"{"type": "identity"}"#, "[]", &[], "");
     assert_eq!(code, 1);
     assert!(json_doc(&out)["error"]
         .as_str()
@@ -404,10 +347,7 @@ fn results_errors_are_results_envelopes() {
 #[test]
 fn results_error_after_output_began_goes_to_stderr() {
     let events = r#"[{"severity": 1, "content": {"fields": {"proc.name": "a"}}}, {"severity": "#;
-    let (code, out, err) = run_cli(
-        &["stixshift", "translate", "sysdig", "results", IDENTITY, "-"],
-        events,
-    );
+    let (code, out, err) = translate_results(IDENTITY, "-", &[], events);
     assert_eq!(code, 1, "{err}");
     assert!(out.starts_with("{\n    \"type\": \"bundle\""), "{out}");
     assert!(out.contains("\"observed-data\""), "{out}");

@@ -47,6 +47,26 @@ pub(crate) fn run_cli(args: &[&str], stdin: &str) -> (i32, String, String) {
     )
 }
 
+/// `stixshift translate sysdig results <identity> <events> [rest...]`, with
+/// `stdin`; returns (exit code, stdout, stderr).
+pub(crate) fn translate_results(
+    identity: &str,
+    events: &str,
+    rest: &[&str],
+    stdin: &str,
+) -> (i32, String, String) {
+    let mut args = vec![
+        "stixshift",
+        "translate",
+        "sysdig",
+        "results",
+        identity,
+        events,
+    ];
+    args.extend_from_slice(rest);
+    run_cli(&args, stdin)
+}
+
 mod docs {
     /// The committed `docs/sysdig_supported_stix.md` is what the mapping generates.
     #[test]

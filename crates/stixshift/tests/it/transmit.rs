@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use stixshift_simulator::{generate, Config, Running, DEFAULT_TOKEN};
 
-use crate::{json_doc, run_cli, scrub};
+use crate::{json_doc, run_cli, scrub, translate_results};
 
 /// 2023-11-01T00:00:00Z .. 2023-11-08T00:00:00Z.
 const FROM_NS: i64 = 1_698_796_800_000_000_000;
@@ -204,15 +204,10 @@ fn execute_equals_translate_results_over_the_selected_events() {
     let (code, out, err) = execute(&conn, &[&pattern, "-r", "100000"]);
     assert_eq!(code, 0, "{err}");
     let executed = json_doc(&out);
-    let (code, out, _) = run_cli(
-        &[
-            "stixshift",
-            "translate",
-            "sysdig",
-            "results",
-            IDENTITY,
-            &Value::Array(expected_events.clone()).to_string(),
-        ],
+    let (code, out, _) = translate_results(
+        IDENTITY,
+        &Value::Array(expected_events.clone()).to_string(),
+        &[],
         "",
     );
     assert_eq!(code, 0);
