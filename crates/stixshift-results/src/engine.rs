@@ -353,6 +353,28 @@ pub(crate) enum Op<'m, 'de> {
     Fallback(Cow<'de, str>, Val<'de>),
 }
 
+impl<'m, 'de> Op<'m, 'de> {
+    /// The map entry of a mapped value (`None` for the fallback object).
+    pub(crate) fn entry(&self) -> Option<&'m Entry> {
+        match self {
+            Op::Map(e, _) => Some(e),
+            Op::Fallback(..) => None,
+        }
+    }
+
+    pub(crate) fn value_mut(&mut self) -> &mut Val<'de> {
+        match self {
+            Op::Map(_, v) | Op::Fallback(_, v) => v,
+        }
+    }
+
+    pub(crate) fn into_value(self) -> Val<'de> {
+        match self {
+            Op::Map(_, v) | Op::Fallback(_, v) => v,
+        }
+    }
+}
+
 /// An event read and checked, before its objects are assembled.
 pub(crate) struct Ops<'m, 'de> {
     pub(crate) ops: Vec<Op<'m, 'de>>,

@@ -456,25 +456,24 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             return self.write_translated(t);
         }
         // The entries make the template's key; the values fill it.
-        let mut vals = Vec::with_capacity(ops.ops.len());
-        let mut entries = Vec::with_capacity(ops.ops.len());
         self.templates.shape.clear();
-        for op in std::mem::take(&mut ops.ops) {
-            if let Op::Map(e, v) = op {
-                self.templates.shape.push(std::ptr::from_ref(e) as usize);
-                entries.push(e);
-                vals.push(v);
-            }
-        }
+        self.templates.shape.extend(
+            ops.ops
+                .iter()
+                .map(|op| op.entry().map_or(0, |e| std::ptr::from_ref(e) as usize)),
+        );
         let mut warnings = std::mem::take(&mut ops.warnings);
+        let mut vals = Vec::with_capacity(ops.ops.len());
         let template = match self.templates.get() {
-            Some(t) => t,
+            Some(t) => {
+                vals.extend(ops.ops.into_iter().map(Op::into_value));
+                t
+            }
             None => {
                 // The same operations with holes for values.
-                ops.ops = (0u32..)
-                    .zip(entries)
-                    .map(|(n, e)| Op::Map(e, Val::Hole(n)))
-                    .collect();
+                for (n, op) in (0u32..).zip(&mut ops.ops) {
+                    vals.push(std::mem::replace(op.value_mut(), Val::Hole(n)));
+                }
                 let mut t = engine.assemble(ops, &mut self.pool);
                 let skip = t.objects.is_empty();
                 let mut text = Vec::new();
