@@ -41,6 +41,27 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    const ALL: [ErrorCode; 13] = [
+        ErrorCode::InvalidParameter,
+        ErrorCode::MappingError,
+        ErrorCode::NotImplemented,
+        ErrorCode::TranslationError,
+        ErrorCode::ResultsTranslationError,
+        ErrorCode::AuthenticationFail,
+        ErrorCode::Forbidden,
+        ErrorCode::CertificateFail,
+        ErrorCode::ServiceUnavailable,
+        ErrorCode::InvalidQuery,
+        ErrorCode::TooManyRequests,
+        ErrorCode::NoResults,
+        ErrorCode::Unknown,
+    ];
+
+    /// The code of a wire string (the inverse of [`as_str`](Self::as_str)).
+    pub fn from_wire(code: &str) -> Option<ErrorCode> {
+        Self::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+
     /// The wire string.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -106,6 +127,10 @@ pub enum Error {
     /// Results translation failed.
     #[error("{}", .0.message())]
     Results(#[from] stixshift_results::ResultsError),
+    /// A bug of ours (a task that panicked), reported instead of passing
+    /// for a complete result.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -119,27 +144,16 @@ impl Error {
                 QueryError::Invalid(_) => ErrorCode::TranslationError,
             },
             Error::Mapping(_) => ErrorCode::MappingError,
-            Error::Connection(_) => ErrorCode::Unknown,
-            Error::Transmit(e) => match e.code() {
-                "authentication_fail" => ErrorCode::AuthenticationFail,
-                "invalid_parameter" => ErrorCode::InvalidParameter,
-                "invalid_query" => ErrorCode::InvalidQuery,
-                "forbidden" => ErrorCode::Forbidden,
-                "too_many_requests" => ErrorCode::TooManyRequests,
-                "service_unavailable" => ErrorCode::ServiceUnavailable,
-                "certificate_fail" => ErrorCode::CertificateFail,
-                _ => ErrorCode::Unknown,
-            },
+            Error::Connection(_) | Error::Internal(_) => ErrorCode::Unknown,
+            Error::Transmit(e) => ErrorCode::from_wire(e.code()).unwrap_or(ErrorCode::Unknown),
             Error::Options(_) => ErrorCode::TranslationError,
             Error::UnknownDialect(_) => ErrorCode::InvalidParameter,
             Error::UnsupportedLanguage(_) => ErrorCode::InvalidParameter,
             Error::UnsupportedDataSource(_) => ErrorCode::NotImplemented,
             Error::InvalidArgument(_) => ErrorCode::InvalidParameter,
-            Error::Results(e) => match e.code() {
-                "mapping_error" => ErrorCode::MappingError,
-                "invalid_parameter" => ErrorCode::InvalidParameter,
-                _ => ErrorCode::ResultsTranslationError,
-            },
+            Error::Results(e) => {
+                ErrorCode::from_wire(e.code()).unwrap_or(ErrorCode::ResultsTranslationError)
+            }
         }
     }
 
@@ -147,7 +161,7 @@ impl Error {
     pub fn stage(&self) -> Stage {
         match self {
             Error::Results(_) => Stage::Results,
-            Error::Connection(_) | Error::Transmit(_) => Stage::Transmission,
+            Error::Connection(_) | Error::Transmit(_) | Error::Internal(_) => Stage::Transmission,
             Error::Query(_)
             | Error::Mapping(_)
             | Error::Options(_)
@@ -211,5 +225,21 @@ pub fn envelope(stage: Stage, code: ErrorCode, message: &str, connector: &str) -
             "code": code.as_str(),
             "error": message,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_codes_round_trip() {
+        for c in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_wire(c.as_str()), Some(c));
+        }
+        let distinct: std::collections::HashSet<&str> =
+            ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(distinct.len(), ErrorCode::ALL.len());
+        assert_eq!(ErrorCode::from_wire("authentication_failed"), None);
     }
 }

@@ -20,8 +20,6 @@ pub struct ExecuteStats {
     pub pages: usize,
     /// Events received from the API.
     pub events: usize,
-    /// Events dropped because an earlier query returned them already.
-    pub duplicates: usize,
     /// observed-data objects written.
     pub observed_data: usize,
 }
@@ -40,6 +38,9 @@ pub struct ExecuteConfig<'a> {
     pub now_ms: i64,
     /// Where to report progress (events, pages, rate), if anywhere.
     pub progress: Option<&'a mut dyn Write>,
+    /// Receives each event's translation warnings (event numbers count
+    /// the events written, in order).
+    pub warn: &'a mut dyn FnMut(&stixshift_results::Warning),
 }
 
 /// Run it, writing the bundle to `out`. Nothing is written before the first
@@ -52,6 +53,7 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
         per_query,
         now_ms,
         mut progress,
+        warn,
     } = cfg;
     let translation =
         crate::connector::translate_query(pattern, &connection.options, now_ms, false)?;
@@ -119,7 +121,6 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
             // Two queries (windows) can return the same event: keep it once.
             if let Some(id) = id.take() {
                 if !seen.insert(id) {
-                    stats.duplicates += 1;
                     continue;
                 }
             }
@@ -127,7 +128,7 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
         }
         // The page's events are translated on all cores (STIX 2.0), in order.
         for w in writer.write_events_json(&texts)? {
-            eprintln!("warning: {w}");
+            warn(&w);
         }
         if let Some(p) = progress.as_deref_mut() {
             let secs = started.elapsed().as_secs_f64().max(1e-9);
@@ -141,7 +142,13 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
             let _ = p.flush();
         }
     }
-    let _ = fetcher.await;
+    // The channel also ends when the fetching task panicked: that must not
+    // pass for the end of the results.
+    if let Err(e) = fetcher.await {
+        return Err(Error::Internal(format!(
+            "the task fetching events failed: {e}"
+        )));
+    }
     if let Some(p) = progress {
         let _ = writeln!(p);
     }

@@ -60,6 +60,16 @@ pub fn client(conn: &ConnectionConfig) -> Result<Client, Error> {
     Ok(Client::new(&c, Token::new(conn.token.clone()))?)
 }
 
+/// An offset or a length given as text (CLI arguments, the host's string
+/// fields): a non-negative integer, white space around it allowed.
+pub(crate) fn parse_count(what: &str, text: &str) -> Result<u64, Error> {
+    text.trim().parse::<u64>().map_err(|_| {
+        Error::InvalidArgument(format!(
+            "{what} must be a non-negative integer, got `{text}`"
+        ))
+    })
+}
+
 fn search(search_id: &str) -> Result<SearchId, Error> {
     Ok(SearchId::parse(search_id)?)
 }
@@ -95,18 +105,23 @@ async fn fetch(
 }
 
 /// Apply the connector's per-event pre-processing (the reference does it at
-/// transmit time); problems with single events go to stderr, never fail the page.
-pub fn preprocess(events: &mut [Value]) {
+/// transmit time); problems with single events are warnings, never fail the page.
+fn preprocess(events: &mut [Value], warn: &mut impl FnMut(&str)) {
     for (i, e) in events.iter_mut().enumerate() {
         for w in stixshift_results::preprocess_event(e) {
-            eprintln!("warning: event {i}: {w}");
+            warn(&format!("event {i}: {w}"));
         }
     }
 }
 
 /// Run one operation; the result is stix-shifter's success document.
-pub async fn run(conn: &ConnectionConfig, op: Operation) -> Result<Value, Error> {
-    run_with(|| client(conn), conn, op).await
+/// Warnings about single events go to `warn`.
+pub async fn run(
+    conn: &ConnectionConfig,
+    op: Operation,
+    warn: &mut impl FnMut(&str),
+) -> Result<Value, Error> {
+    run_with(|| client(conn), conn, op, warn).await
 }
 
 /// [`run`] with the client from `get_client`, called only by the operations
@@ -116,6 +131,7 @@ pub async fn run_with(
     get_client: impl FnOnce() -> Result<Client, Error>,
     conn: &ConnectionConfig,
     op: Operation,
+    warn: &mut impl FnMut(&str),
 ) -> Result<Value, Error> {
     match op {
         Operation::Query(q) => Ok(json!({"success": true, "search_id": q})),
@@ -136,7 +152,7 @@ pub async fn run_with(
         } => {
             let client = get_client()?;
             let mut page = fetch(&client, &search_id, offset, length, meta.as_ref()).await?;
-            preprocess(&mut page.events);
+            preprocess(&mut page.events, warn);
             let mut doc = Map::new();
             doc.insert("success".into(), Value::Bool(true));
             doc.insert("data".into(), Value::Array(page.events));
@@ -164,7 +180,7 @@ pub async fn run_with(
                 stixshift_results::SystemEnv,
             )?;
             for w in warnings {
-                eprintln!("warning: {w}");
+                warn(&w.to_string());
             }
             if let Value::Object(b) = &mut bundle {
                 b.insert(

@@ -317,18 +317,14 @@ fn host(args: HostArgs, io: &mut Io<'_>) -> io::Result<i32> {
             Err(msg) => return usage(io, &msg),
         },
     };
-    let addr: std::net::SocketAddr = match args.listen.parse() {
-        Ok(a) => a,
-        Err(_) => {
-            match std::net::ToSocketAddrs::to_socket_addrs(&args.listen).map(|mut a| a.next()) {
-                Ok(Some(a)) => a,
-                _ => {
-                    return usage(
-                        io,
-                        &format!("`{}` is not a `host:port` address", args.listen),
-                    )
-                }
-            }
+    // Literal addresses and `name:port` alike.
+    let addr = match std::net::ToSocketAddrs::to_socket_addrs(&args.listen).map(|mut a| a.next()) {
+        Ok(Some(a)) => a,
+        _ => {
+            return usage(
+                io,
+                &format!("`{}` is not a `host:port` address", args.listen),
+            )
         }
     };
     let cert = args.cert_flag.or(args.cert);
@@ -610,8 +606,8 @@ fn batch_query(options: &Options, io: &mut Io<'_>) -> io::Result<i32> {
     Ok(status)
 }
 
-/// Print a transmission result: stix-shifter's document, or its error.
-/// A transmission result: the document, or the error in transmission shape.
+/// Print a transmission result: stix-shifter's document, or its error in
+/// transmission shape.
 fn print_result(io: &mut Io<'_>, result: Result<Value, Error>) -> io::Result<i32> {
     match result {
         Ok(v) => {
@@ -655,20 +651,10 @@ fn transmit(args: TransmitArgs, io: &mut Io<'_>) -> io::Result<i32> {
         .split_first()
         .map_or(("", &[][..]), |(n, r)| (n.as_str(), r));
     let arg = |i: usize| rest.get(i).cloned();
-    let number = |i: usize, what: &str| -> Result<u64, Error> {
-        let text = arg(i).unwrap_or_default();
-        text.trim().parse::<u64>().map_err(|_| {
-            Error::InvalidArgument(format!(
-                "{what} must be a non-negative integer, got `{text}`"
-            ))
-        })
-    };
-    // stix-shifter parses metadata as JSON when it can, and passes text on otherwise.
-    let meta = |i: usize| {
-        arg(i)
-            .filter(|m| !m.trim().is_empty())
-            .map(|m| serde_json::from_str::<Value>(&m).unwrap_or(Value::String(m)))
-    };
+    let number =
+        |i: usize, what: &str| crate::transmit::parse_count(what, &arg(i).unwrap_or_default());
+    // Metadata text is parsed (as JSON) by the transmit layer, as the host's.
+    let meta = |i: usize| arg(i).filter(|m| !m.trim().is_empty()).map(Value::String);
     let offset_length = || Ok::<_, Error>((number(1, "offset")?, number(2, "length")?));
     let need = |n: usize| rest.len() >= n;
     let op = match name {
@@ -714,7 +700,15 @@ fn transmit(args: TransmitArgs, io: &mut Io<'_>) -> io::Result<i32> {
         }
         other => return usage(io, &format!("unknown transmit operation `{other}`")),
     };
-    let result = runtime()?.block_on(crate::transmit::run(&conn, op));
+    let stderr = &mut *io.stderr;
+    let mut warn = |w: &str| {
+        let _ = writeln!(stderr, "warning: {w}");
+    };
+    // One request: no worker threads needed.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(crate::transmit::run(&conn, op, &mut warn));
     print_result(io, result)
 }
 
@@ -733,12 +727,22 @@ fn execute(args: ExecuteArgs, io: &mut Io<'_>) -> io::Result<i32> {
         Err(code) => return Ok(code),
     };
     let now = (io.now_ms)();
-    run_execute(io, &identity, &conn, &args.pattern, args.results, now).map(|(code, _)| code)
+    run_execute(
+        io,
+        &runtime()?,
+        &identity,
+        &conn,
+        &args.pattern,
+        args.results,
+        now,
+    )
+    .map(|(code, _)| code)
 }
 
 /// Run `execute` with progress on stderr when it is a terminal.
 fn run_execute(
     io: &mut Io<'_>,
+    runtime: &tokio::runtime::Runtime,
     identity: &Value,
     conn: &crate::connection::ConnectionConfig,
     pattern: &str,
@@ -756,6 +760,10 @@ fn run_execute(
         inner: io::BufWriter::with_capacity(1 << 16, &mut *io.stdout),
         written: 0,
     };
+    let stderr = &mut *io.stderr;
+    let mut warn = |w: &stixshift_results::Warning| {
+        let _ = writeln!(stderr, "warning: {w}");
+    };
     let config = crate::execute::ExecuteConfig {
         identity,
         connection: conn,
@@ -763,8 +771,9 @@ fn run_execute(
         per_query,
         now_ms,
         progress,
+        warn: &mut warn,
     };
-    let result = runtime()?.block_on(crate::execute::run(config, &mut out));
+    let result = runtime.block_on(crate::execute::run(config, &mut out));
     let started = out.written > 0;
     out.flush()?;
     drop(out);
@@ -826,7 +835,8 @@ fn demo(args: DemoArgs, io: &mut Io<'_>) -> io::Result<i32> {
     });
     let started = std::time::Instant::now();
     // The simulator keeps serving on `runtime`'s worker threads meanwhile.
-    let (code, stats) = run_execute(io, &identity, &conn, &pattern, args.results, (io.now_ms)())?;
+    let now = (io.now_ms)();
+    let (code, stats) = run_execute(io, &runtime, &identity, &conn, &pattern, args.results, now)?;
     runtime.block_on(sim.shutdown());
     if let Some(s) = stats {
         writeln!(

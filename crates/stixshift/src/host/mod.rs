@@ -7,11 +7,10 @@
 //! ignores the status and parses the body. `GET /health` answers `{"status": "ok"}`.
 
 use std::future::Future;
-use std::io::{self, Write};
-use std::os::fd::AsFd;
+use std::io;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -101,27 +100,6 @@ impl Default for HostConfig {
     }
 }
 
-/// Write one line to the process's stderr without taking the standard
-/// library's stderr lock: the CLI holds that lock on the main thread for the
-/// whole run, and `eprintln!` from a runtime worker would wait for it forever.
-/// Writes go through a duplicate of file descriptor 2, one `write` per line.
-pub fn stderr_line(line: &str) {
-    static SINK: OnceLock<Option<std::fs::File>> = OnceLock::new();
-    let sink = SINK.get_or_init(|| {
-        io::stderr()
-            .as_fd()
-            .try_clone_to_owned()
-            .ok()
-            .map(std::fs::File::from)
-    });
-    if let Some(file) = sink {
-        let mut text = String::with_capacity(line.len() + 1);
-        text.push_str(line);
-        text.push('\n');
-        let _ = (&*file).write_all(text.as_bytes());
-    }
-}
-
 /// A JSON response with stix-shifter's body.
 fn json_response(status: StatusCode, body: &Value) -> Response {
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
@@ -189,7 +167,7 @@ fn reject(status: StatusCode, path: &str, message: &str) -> Response {
 
 /// The router; request logs go to stderr.
 pub fn app(config: HostConfig) -> Router {
-    app_with_log(config, Arc::new(stderr_line))
+    app_with_log(config, Arc::new(|line: &str| eprintln!("{line}")))
 }
 
 /// The router, with request log lines handed to `log`.
@@ -448,7 +426,7 @@ pub async fn serve(
                     if failures > 1000 {
                         return Err(e);
                     }
-                    stderr_line(&format!("stixshift host: accept failed: {e}"));
+                    eprintln!("stixshift host: accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }

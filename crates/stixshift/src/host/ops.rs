@@ -124,9 +124,7 @@ async fn transmission(state: &HostState, path: &str, body: &Value) -> Result<Val
             Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
                 Error::InvalidArgument(format!("`{key}` must be a non-negative integer"))
             }),
-            Some(Value::String(s)) => s.parse().map_err(|_| {
-                Error::InvalidArgument(format!("`{key}` must be a non-negative integer"))
-            }),
+            Some(Value::String(s)) => crate::transmit::parse_count(&format!("`{key}`"), s),
             _ => Err(Error::InvalidArgument(format!(
                 "the request has no `{key}`"
             ))),
@@ -155,5 +153,7 @@ async fn transmission(state: &HostState, path: &str, body: &Value) -> Result<Val
             metadata,
         },
     };
-    crate::transmit::run_with(|| state.client(&conn), &conn, op).await
+    let log = &state.inner.log;
+    let mut warn = |w: &str| log(&format!("stixshift host: warning: {w}"));
+    crate::transmit::run_with(|| state.client(&conn), &conn, op, &mut warn).await
 }
