@@ -21,12 +21,7 @@ use crate::examples::NOW_MS;
 const TEST_LIMIT: Duration = Duration::from_secs(120);
 
 fn identity() -> Value {
-    json!({
-        "type": "identity",
-        "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff",
-        "name": "sysdig",
-        "identity_class": "events"
-    })
+    crate::json_doc(crate::IDENTITY)
 }
 
 /// Log lines the router wrote.
@@ -91,13 +86,24 @@ async fn post(router: &Router, path: &str, body: &Value) -> (StatusCode, Value) 
     call(router, "POST", path, Body::from(body.to_string())).await
 }
 
+/// `POST /translate_results` of `data`, with `data_source` if given.
+async fn translate_results(
+    r: &Router,
+    data_source: Option<Value>,
+    data: Value,
+) -> (StatusCode, Value) {
+    let mut body = json!({"module": "sysdig", "data": data, "options": {}});
+    if let Some(ds) = data_source {
+        body["data_source"] = ds;
+    }
+    post(r, "/translate_results", &body).await
+}
+
 /// The CLI's answer (the same clock), as JSON.
 fn cli_json(args: &[&str]) -> Value {
     let mut argv = vec!["stixshift"];
     argv.extend_from_slice(args);
-    let (_code, out, err) = crate::run_cli(&argv, "");
-    serde_json::from_str(&out)
-        .unwrap_or_else(|e| panic!("{}: {e}: {out} {err}", args[..3].join(" ")))
+    crate::json_doc(&crate::run_cli(&argv, "").1)
 }
 
 /// A stix-shifter error document: `success: false`, a code, a message.
@@ -231,29 +237,6 @@ fn events() -> Vec<Value> {
     )
 }
 
-/// Bundle without the random ids and run times.
-fn normalized(mut bundle: Value) -> Value {
-    if let Some(b) = bundle.as_object_mut() {
-        b.remove("id");
-        if let Some(Value::Array(stats)) = b.get_mut("stats") {
-            for s in stats {
-                s.as_object_mut().unwrap().remove("time");
-            }
-        }
-    }
-    if let Some(Value::Array(objects)) = bundle.get_mut("objects") {
-        for o in objects {
-            if o["type"] == "observed-data" {
-                let o = o.as_object_mut().unwrap();
-                for k in ["id", "created", "modified"] {
-                    o.remove(k);
-                }
-            }
-        }
-    }
-    bundle
-}
-
 fn observed_count(bundle: &Value) -> usize {
     bundle["objects"].as_array().map_or(0, |o| {
         o.iter().filter(|o| o["type"] == "observed-data").count()
@@ -264,12 +247,7 @@ fn observed_count(bundle: &Value) -> usize {
 async fn translate_results_equals_the_cli() {
     let events = Value::Array(events());
     let r = router();
-    let (status, bundle) = post(
-        &r,
-        "/translate_results",
-        &json!({"module": "sysdig", "data_source": identity(), "data": events, "options": {}}),
-    )
-    .await;
+    let (status, bundle) = translate_results(&r, Some(identity()), json!(events)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(bundle["type"], json!("bundle"));
     assert_eq!(bundle["objects"][0], identity());
@@ -281,16 +259,16 @@ async fn translate_results_equals_the_cli() {
         &identity().to_string(),
         &events.to_string(),
     ]);
-    assert_eq!(normalized(bundle.clone()), normalized(cli));
+    assert_eq!(crate::scrub(bundle.clone()), crate::scrub(cli));
     // The events may come as JSON text (stix-shifter's `json.dumps(data)`),
     // and so may the identity.
-    let (_, text) = post(
+    let (_, text) = translate_results(
         &r,
-        "/translate_results",
-        &json!({"module": "sysdig", "data_source": identity().to_string(), "data": events.to_string(), "options": {}}),
+        Some(json!(identity().to_string())),
+        json!(events.to_string()),
     )
     .await;
-    assert_eq!(normalized(text), normalized(bundle));
+    assert_eq!(crate::scrub(text), crate::scrub(bundle));
 }
 
 #[tokio::test]
@@ -300,20 +278,10 @@ async fn the_command_line_identity_replaces_the_requests() {
         identity: Some(other.clone()),
         ..config()
     });
-    let (_, bundle) = post(
-        &r,
-        "/translate_results",
-        &json!({"module": "sysdig", "data_source": identity(), "data": events(), "options": {}}),
-    )
-    .await;
+    let (_, bundle) = translate_results(&r, Some(identity()), Value::Array(events())).await;
     assert_eq!(bundle["objects"][0], other);
     // Without a `data_source` at all.
-    let (_, bundle) = post(
-        &r,
-        "/translate_results",
-        &json!({"module": "sysdig", "data": events(), "options": {}}),
-    )
-    .await;
+    let (_, bundle) = translate_results(&r, None, Value::Array(events())).await;
     assert_eq!(bundle["objects"][0], other);
 }
 
@@ -321,28 +289,13 @@ async fn the_command_line_identity_replaces_the_requests() {
 async fn translate_results_bad_data() {
     let r = router();
     for data in [json!({"not": "a list"}), json!("not json ["), json!(7)] {
-        let (status, doc) = post(
-            &r,
-            "/translate_results",
-            &json!({"module": "sysdig", "data_source": identity(), "data": data, "options": {}}),
-        )
-        .await;
+        let (status, doc) = translate_results(&r, Some(identity()), json!(data)).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(doc["success"], json!(false), "{data}: {doc}");
     }
-    let (_, doc) = post(
-        &r,
-        "/translate_results",
-        &json!({"module": "sysdig", "data_source": "not json", "data": [], "options": {}}),
-    )
-    .await;
+    let (_, doc) = translate_results(&r, Some(json!("not json")), json!([])).await;
     assert_error(&doc, "invalid_parameter");
-    let (_, doc) = post(
-        &r,
-        "/translate_results",
-        &json!({"module": "sysdig", "data_source": [1], "data": [], "options": {}}),
-    )
-    .await;
+    let (_, doc) = translate_results(&r, Some(json!([1])), json!([])).await;
     assert_error(&doc, "invalid_parameter");
 }
 
@@ -485,7 +438,7 @@ fn search_id() -> String {
 
 async fn direct(dest: &Value, op: stixshift::transmit::Operation) -> Value {
     let conn = stixshift::connection::parse(&dest["connection"], &dest["configuration"]).unwrap();
-    match stixshift::transmit::run(&conn, op).await {
+    match stixshift::transmit::run(&conn, op, &mut |_| {}).await {
         Ok(v) => v,
         Err(e) => e.to_json(),
     }
@@ -608,7 +561,7 @@ async fn transmission_endpoints_against_the_simulator() {
         },
     )
     .await;
-    assert_eq!(normalized(bundle), normalized(expected));
+    assert_eq!(crate::scrub(bundle), crate::scrub(expected));
 
     // `connection.type` is case-insensitive, as in the old host.
     let mut upper = dest.clone();
@@ -643,18 +596,32 @@ async fn transmission_errors_are_stix_shifter_documents() {
     assert!(lines.lock().unwrap()[0].contains("outcome=authentication_fail"));
 
     let dest = destination(&sim, DEFAULT_TOKEN);
-    // Missing or malformed fields.
-    for extra in [
-        json!({}),
-        json!({"search_id": 5, "offset": 0, "length": 1}),
-        json!({"search_id": "from=1&to=2", "offset": -1, "length": 1}),
-        json!({"search_id": "from=1&to=2", "offset": "abc", "length": 1}),
-        json!({"search_id": "from=1&to=2", "offset": 0}),
-        json!({"search_id": "from=1&to=2", "offset": 0, "length": 1, "metadata": "not json"}),
+    // Missing or malformed fields, with a valid search id otherwise: each
+    // is refused for the field it names.
+    let q = search_id();
+    for (extra, field) in [
+        (json!({}), "search_id"),
+        (
+            json!({"search_id": 5, "offset": 0, "length": 1}),
+            "search_id",
+        ),
+        (json!({"search_id": q, "offset": -1, "length": 1}), "offset"),
+        (
+            json!({"search_id": q, "offset": "abc", "length": 1}),
+            "offset",
+        ),
+        (json!({"search_id": q, "offset": 0}), "length"),
+        (
+            json!({"search_id": q, "offset": 0, "length": 1, "metadata": "not json"}),
+            "metadata",
+        ),
     ] {
         let (status, doc) = post(&r, "/create_results_connection", &with(&dest, &extra)).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(doc["success"], json!(false), "{extra}: {doc}");
+        assert_eq!(doc["code"], json!("invalid_parameter"), "{extra}: {doc}");
+        let message = doc["error"].as_str().unwrap_or_default().to_lowercase();
+        assert!(message.contains(field), "{extra}: {doc}");
     }
     // An unknown module.
     let mut other = dest.clone();
@@ -671,7 +638,6 @@ async fn transmission_errors_are_stix_shifter_documents() {
     assert_eq!(doc["success"], json!(false), "{doc}");
     // The Sysdig API failing (more often than the client retries).
     sim.faults().fail(503, 50);
-    let q = search_id();
     let (status, doc) = post(
         &r,
         "/create_results_connection",

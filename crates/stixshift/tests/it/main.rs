@@ -5,16 +5,27 @@ mod examples;
 mod host;
 mod transmit;
 
+/// The STIX identity the tests translate with.
+pub(crate) const IDENTITY: &str = r#"{"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff", "name": "sysdig", "identity_class": "events"}"#;
+
 /// A bundle without what is random or clock-dependent: the ids of the
-/// bundle and of the observed-data objects, their created/modified times.
+/// bundle and of the observed-data objects, their created/modified times,
+/// and the times of `results_stix`'s `stats`.
 pub(crate) fn scrub(mut bundle: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     bundle["id"] = Value::Null;
-    for o in bundle["objects"].as_array_mut().unwrap() {
-        if o["type"] == "observed-data" {
-            o["id"] = Value::Null;
-            o["created"] = Value::Null;
-            o["modified"] = Value::Null;
+    if let Some(stats) = bundle.get_mut("stats").and_then(Value::as_array_mut) {
+        for s in stats {
+            s["time"] = Value::Null;
+        }
+    }
+    if let Some(objects) = bundle.get_mut("objects").and_then(Value::as_array_mut) {
+        for o in objects {
+            if o["type"] == "observed-data" {
+                o["id"] = Value::Null;
+                o["created"] = Value::Null;
+                o["modified"] = Value::Null;
+            }
         }
     }
     bundle

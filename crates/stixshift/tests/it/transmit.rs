@@ -4,13 +4,12 @@
 use serde_json::{json, Value};
 use stixshift_simulator::{generate, Config, Running, DEFAULT_TOKEN};
 
-use crate::{json_doc, run_cli, scrub, translate_results};
+use crate::{json_doc, run_cli, scrub, translate_results, IDENTITY};
 
 /// 2023-11-01T00:00:00Z .. 2023-11-08T00:00:00Z.
 const FROM_NS: i64 = 1_698_796_800_000_000_000;
 const TO_NS: i64 = 1_699_401_600_000_000_000;
 const WINDOW: &str = "START t'2023-11-01T00:00:00Z' STOP t'2023-11-08T00:00:00Z'";
-const IDENTITY: &str = r#"{"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff", "name": "sysdig", "identity_class": "events"}"#;
 
 struct Sim {
     runtime: tokio::runtime::Runtime,
