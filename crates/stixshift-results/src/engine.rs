@@ -474,7 +474,21 @@ impl Engine {
                     if self.fallback_type.is_none() || is_empty(&item.val) {
                         continue;
                     }
-                    let (mut prop, nested) = split_fallback_key(item.key);
+                    let (mut prop, nested, cut) = split_fallback_key(item.key);
+                    if cut {
+                        // The parts that nest, then `…` (the key may be huge).
+                        let key: Vec<&str> = std::iter::once(prop.as_ref())
+                            .chain(nested[..nested.len() - 1].iter().map(String::as_str))
+                            .chain(std::iter::once("…"))
+                            .collect();
+                        let path = field_path(&ctx.paths, item.path, &key.join("."));
+                        warnings.push(Warning::new(
+                            Some(&path),
+                            format!(
+                                "more than {MAX_FALLBACK_PARTS} dotted parts; the rest of the key is one property name"
+                            ),
+                        ));
+                    }
                     if self.reserved.contains(&&*prop) {
                         prop = Cow::Owned(format!("x_{prop}"));
                     }
@@ -635,13 +649,23 @@ impl Name<'_, '_> {
     }
 }
 
-fn split_fallback_key(key: Cow<'_, str>) -> (Cow<'_, str>, Vec<String>) {
+/// Dotted parts of an unmapped key that nest in the fallback object; the
+/// rest of a longer key stays one property name in the last level (a key of
+/// thousands of dots must not nest thousands of levels deep).
+const MAX_FALLBACK_PARTS: usize = 32;
+
+/// The property name and the nested names of an unmapped key, and whether
+/// it had more than [`MAX_FALLBACK_PARTS`] parts.
+fn split_fallback_key(key: Cow<'_, str>) -> (Cow<'_, str>, Vec<String>, bool) {
     if !key.contains('.') {
-        return (key, Vec::new());
+        return (key, Vec::new(), false);
     }
-    let mut parts = key.split('.').map(str::to_owned);
+    let mut parts = key.splitn(MAX_FALLBACK_PARTS, '.').map(str::to_owned);
     let first = parts.next().unwrap_or_default();
-    (Cow::Owned(first), parts.collect())
+    let nested: Vec<String> = parts.collect();
+    let cut = nested.len() + 1 == MAX_FALLBACK_PARTS
+        && nested.last().is_some_and(|last| last.contains('.'));
+    (Cow::Owned(first), nested, cut)
 }
 
 fn is_empty(v: &Val<'_>) -> bool {

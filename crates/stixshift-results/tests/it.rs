@@ -860,3 +860,53 @@ fn templates_agree_on_varied_events() {
         assert_eq!(on.1, off.1);
     }
 }
+
+/// With `unmapped_fallback`, an unmapped key's dots nest its value; a key of
+/// thousands of dots nests 32 levels at most (it overflowed the stack), the
+/// rest of the key staying one name, with a warning.
+#[test]
+fn fallback_nesting_of_dotted_keys_is_bounded() {
+    let key = format!("{}end", "a.".repeat(5000));
+    let events = json!([{"content": {"fields": {"proc.name": "x"}}, key.clone(): "v"}]);
+    let config = Config {
+        unmapped_fallback: true,
+        ..Config::default()
+    };
+    for format in [Format::Bundle, Format::Ndjson] {
+        let text = serde_json::to_vec(&events).unwrap();
+        let (out, warnings) = stream(&identity(), &text, &config, format);
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("more than 32 dotted parts")),
+            "{warnings:?}"
+        );
+        let text = String::from_utf8(out).unwrap();
+        let od: Value = match format {
+            Format::Bundle => json_doc_objects(&text),
+            Format::Ndjson => serde_json::from_str(text.lines().next().unwrap()).unwrap(),
+        };
+        let fallback = od["objects"]
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|o| o["type"] == "x-sysdig")
+            .unwrap();
+        let (mut node, mut depth) = (&fallback["a"], 0);
+        while let Some((k, v)) = node.as_object().and_then(|o| o.iter().next()) {
+            depth += 1;
+            if !v.is_object() {
+                assert_eq!(k.len(), "a.".len() * (5000 - 31) + "end".len());
+                assert_eq!(v, "v");
+            }
+            node = v;
+        }
+        assert_eq!(depth, 31);
+    }
+}
+
+/// The observed-data of a one-event bundle.
+fn json_doc_objects(text: &str) -> Value {
+    let bundle: Value = serde_json::from_str(text).unwrap();
+    bundle["objects"][1].clone()
+}
