@@ -20,10 +20,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use memchr::memmem;
+use serde::de::IgnoredAny;
 
 use crate::env::Env;
 use crate::error::{ResultsError, Warning};
-use crate::fastjson::{is_ws, skip_ws};
+use crate::fastjson::{is_ws, skip_ws, FastError};
 use crate::writer::{BundleWriter, Stats, Worker};
 
 /// Smallest part of a window worth a thread (bytes), unless the batch
@@ -99,8 +100,8 @@ fn cut_points(w: &[u8], parts: usize) -> Vec<usize> {
 }
 
 /// Translate events from `starts[k]` on until the start of a later part is
-/// reached exactly, or until an event the fast path does not take (or an
-/// incomplete one at the end of the window).
+/// reached exactly, or until an incomplete event at the end of the window or
+/// one that fails (left to the one-event path, which reports it in order).
 fn run_part(worker: &mut Worker, w: &str, starts: &[usize], k: usize) -> PartOut {
     let b = w.as_bytes();
     let mut pos = starts[k];
@@ -114,17 +115,23 @@ fn run_part(worker: &mut Worker, w: &str, starts: &[usize], k: usize) -> PartOut
             out.landed = Some(next);
             break;
         }
-        if b.get(pos) != Some(&b'{') {
-            break;
-        }
-        match worker.write_event_fast(&w[pos..], false) {
-            Ok((used, Ok(warnings))) => {
-                out.warnings.extend(warnings);
-                pos += used;
-                out.last_end = Some(pos);
-            }
-            _ => break,
-        }
+        let done = match b.get(pos) {
+            None | Some(b']') => break,
+            Some(b'{') => match worker.write_event_fast(&w[pos..], false) {
+                Ok((used, Ok(warnings))) => Some((used, warnings)),
+                // An element the fast parser leaves to serde_json (a float,
+                // a surrogate pair...): serde_json translates it here, as the
+                // one-event path would, and the part goes on.
+                Err(FastError::Bail) => slow_event(worker, &w[pos..]),
+                _ => None,
+            },
+            // Not an object: skipped with its warning, as on the one-event path.
+            Some(_) => slow_event(worker, &w[pos..]),
+        };
+        let Some((used, warnings)) = done else { break };
+        out.warnings.extend(warnings);
+        pos += used;
+        out.last_end = Some(pos);
         pos = skip_ws(b, pos);
         if b.get(pos) != Some(&b',') {
             break;
@@ -132,6 +139,17 @@ fn run_part(worker: &mut Worker, w: &str, starts: &[usize], k: usize) -> PartOut
         pos = skip_ws(b, pos + 1);
     }
     out
+}
+
+/// The element at the start of `rest`, translated through
+/// serde_json: the bytes it took and its warnings; `None` if it is
+/// incomplete or fails.
+fn slow_event(worker: &mut Worker, rest: &str) -> Option<(usize, Vec<Warning>)> {
+    let mut values = serde_json::Deserializer::from_str(rest).into_iter::<IgnoredAny>();
+    values.next()?.ok()?;
+    let used = values.byte_offset();
+    let warnings = worker.write_event_slice(&rest.as_bytes()[..used]).ok()?;
+    Some((used, warnings))
 }
 
 impl PartOut {
@@ -199,7 +217,6 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     fn merge_part(&mut self, part: &mut PartOut) -> Result<(Vec<Warning>, usize), ResultsError> {
         let base = self.stats().events;
         self.absorb(&part.buf, part.stats)?;
-        self.count_parallel(part.stats.events);
         let mut warnings = std::mem::take(&mut part.warnings);
         for w in &mut warnings {
             w.event = w.event.map(|i| i + base);
@@ -243,6 +260,9 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 Ok((warnings, _)) => warnings.iter().for_each(&mut *on_warning),
                 Err(e) => break Err(e),
             }
+            if k > 0 {
+                self.count_parallel(done);
+            }
             events += done;
             if let Some(end) = outs[k].last_end {
                 taken = end;
@@ -271,16 +291,26 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         };
         let Some((mut workers, mut spare)) = taken else {
             let mut warnings = Vec::new();
+            let mut result = Ok(());
             for e in events {
-                warnings.extend(self.write_event_json(e)?);
+                match self.write_event_text(e) {
+                    Ok(ws) => warnings.extend(ws),
+                    Err(err) => {
+                        result = Err(err);
+                        break;
+                    }
+                }
             }
-            return Ok(warnings);
+            // Handed on once (and before an error: the output shows how
+            // far it got).
+            self.flush_buffered()?;
+            return result.map(|()| warnings);
         };
         let bounds: Vec<usize> = (0..=parts).map(|k| k * events.len() / parts).collect();
         let mut outs = run_jobs(&mut workers, parts, &mut spare, |k, w| {
             let mut out = PartOut::new();
             for e in &events[bounds[k]..bounds[k + 1]] {
-                match w.write_event_json(e) {
+                match w.write_event_text(e) {
                     Ok(ws) => out.warnings.extend(ws),
                     Err(err) => {
                         out.error = Some(err);
@@ -292,10 +322,13 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         });
         let mut warnings = Vec::new();
         let mut result = Ok(());
-        for out in &mut *outs {
+        for (k, out) in outs.iter_mut().enumerate() {
             let base = match self.merge_part(out) {
                 Ok((ws, base)) => {
                     warnings.extend(ws);
+                    if k > 0 {
+                        self.count_parallel(out.stats.events);
+                    }
                     base
                 }
                 Err(e) => {

@@ -118,8 +118,8 @@ pub struct Stats {
     pub objects: usize,
     /// Warnings reported.
     pub warnings: usize,
-    /// Events translated on threads other than the caller's, or in
-    /// batches split between threads (0 when translation stayed on one).
+    /// Events translated in a part of a batch other than its first, apart
+    /// from the events before them (0 when translation stayed on one thread).
     pub parallel_events: usize,
 }
 
@@ -381,14 +381,20 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     /// element of an API page, say): no `Value` is built. Returns the
     /// warnings for it.
     pub fn write_event_json(&mut self, text: &str) -> Result<Vec<Warning>, ResultsError> {
-        let warnings = match self.write_event_fast(text, true) {
-            Ok((_, result)) => result?,
-            // Not for the fast path: the serde_json path decides (and
-            // reports errors in its words).
-            Err(_) => self.write_event_slice(text.as_bytes())?,
-        };
+        let warnings = self.write_event_text(text)?;
         self.flush_buffered()?;
         Ok(warnings)
+    }
+
+    /// [`write_event_json`](Self::write_event_json) without handing the
+    /// output on (it goes in blocks of `FLUSH_AT` bytes).
+    pub(crate) fn write_event_text(&mut self, text: &str) -> Result<Vec<Warning>, ResultsError> {
+        match self.write_event_fast(text, true) {
+            Ok((_, result)) => result,
+            // Not for the fast path: the serde_json path decides (and
+            // reports errors in its words).
+            Err(_) => self.write_event_slice(text.as_bytes()),
+        }
     }
 
     /// Hand what is buffered to the output (the streaming reader does so

@@ -147,9 +147,12 @@ fn assert_same(a: &Run, b: &Run, what: &str) {
                 ..*sb
             };
             assert_eq!(*sa, one, "{what}: stats");
-            // Most events went through a parallel batch (one in seven is left to
-            // serde_json, which ends a batch).
-            assert!(sb.parallel_events * 2 > sb.events, "{what}: {sb:?}");
+            // More than a third of the events were translated in later parts
+            // of their batch, apart from the events before them: the
+            // elements left to serde_json (one in seven) and those that are
+            // not objects do not end a part. (Pages of 37 events make two
+            // parts, so about half of them.)
+            assert!(sb.parallel_events * 3 > sb.events, "{what}: {sb:?}");
         }
         _ => assert_eq!(a.result, b.result, "{what}: result"),
     }
