@@ -362,13 +362,7 @@ impl<'m, 'de> Op<'m, 'de> {
         }
     }
 
-    pub(crate) fn value_mut(&mut self) -> &mut Val<'de> {
-        match self {
-            Op::Map(_, v) | Op::Fallback(_, v) => v,
-        }
-    }
-
-    pub(crate) fn into_value(self) -> Val<'de> {
+    pub(crate) fn value(&self) -> &Val<'de> {
         match self {
             Op::Map(_, v) | Op::Fallback(_, v) => v,
         }
@@ -382,19 +376,35 @@ pub(crate) struct Ops<'m, 'de> {
     pub(crate) warnings: Vec<Warning>,
     /// The element was not a JSON object.
     pub(crate) not_object: Option<&'static str>,
+    /// See [`Ops::structural`] (set while the operations are made).
+    structural: bool,
 }
 
-impl Ops<'_, '_> {
+impl<'m, 'de> Ops<'m, 'de> {
+    /// The same operations with [`Val::Hole`]s for values, numbered in
+    /// order (no warnings).
+    pub(crate) fn with_holes(&self) -> Ops<'m, 'de> {
+        let ops = (0u32..)
+            .zip(&self.ops)
+            .map(|(n, op)| match op {
+                Op::Map(e, _) => Op::Map(e, Val::Hole(n)),
+                Op::Fallback(k, _) => Op::Fallback(k.clone(), Val::Hole(n)),
+            })
+            .collect();
+        Ops {
+            ops,
+            warnings: Vec::new(),
+            not_object: self.not_object,
+            structural: self.structural,
+        }
+    }
+
     /// Whether the objects assembled from these operations depend on which
     /// operations there are, in which order, and not on the values: true
-    /// unless a value merges with another (an object) or a property is
-    /// named by the event (the fallback object).
+    /// unless a value merges with another (an object property's value is
+    /// an object) or a property is named by the event (the fallback object).
     pub(crate) fn structural(&self) -> bool {
-        self.not_object.is_none()
-            && self.ops.iter().all(|op| match op {
-                Op::Map(e, v) => e.object.is_none() || !matches!(v, Val::Obj(_)),
-                Op::Fallback(..) => false,
-            })
+        self.not_object.is_none() && self.structural
     }
 }
 
@@ -422,6 +432,7 @@ impl Engine {
                 ops: Vec::new(),
                 warnings: Vec::new(),
                 not_object: Some(k),
+                structural: false,
             });
         }
         if self.preprocess {
@@ -463,6 +474,7 @@ impl Engine {
     /// the checks of the target, empty values dropped).
     fn ops<'m: 'de, 'de>(&'m self, ctx: Ctx<'m, 'de>) -> Ops<'m, 'de> {
         let mut ops = Vec::with_capacity(ctx.items.len() + 8);
+        let mut structural = true;
         let mut warnings = ctx.warnings;
         for item in ctx.items {
             if matches!(item.val, Val::Null) {
@@ -493,6 +505,7 @@ impl Engine {
                         prop = Cow::Owned(format!("x_{prop}"));
                     }
                     let v = wrap(nested.into_iter().map(Cow::Owned), item.val);
+                    structural = false;
                     ops.push(Op::Fallback(prop, v));
                     continue;
                 }
@@ -545,6 +558,7 @@ impl Engine {
                 if !ok || is_empty(&v) {
                     continue;
                 }
+                structural &= !matches!(v, Val::Obj(_));
                 ops.push(Op::Map(e, v));
             }
         }
@@ -552,6 +566,7 @@ impl Engine {
             ops,
             warnings,
             not_object: None,
+            structural,
         }
     }
 

@@ -74,9 +74,17 @@ impl Template {
         }
     }
 
-    /// The observed-data of one event: the text, with `vals` (by hole
-    /// number), the observed-data's id and the translation time in the holes.
-    pub(crate) fn fill(&self, out: &mut Vec<u8>, f: Format, vals: &[Val<'_>], id: &str, now: &str) {
+    /// The observed-data of one event: the text, with the values (`value`
+    /// of each hole number), the observed-data's id and the translation time
+    /// in the holes.
+    pub(crate) fn fill<'v, 'a: 'v>(
+        &self,
+        out: &mut Vec<u8>,
+        f: Format,
+        value: impl Fn(usize) -> Option<&'v Val<'a>>,
+        id: &str,
+        now: &str,
+    ) {
         out.reserve(self.text.len() + 1024);
         let mut from = 0;
         for &(at, n, level) in &self.holes {
@@ -86,7 +94,7 @@ impl Template {
                 HOLE_ID => write_str(out, id),
                 HOLE_NOW => write_str(out, now),
                 n => {
-                    let Some(v) = vals.get(n as usize) else {
+                    let Some(v) = value(n as usize) else {
                         continue;
                     };
                     match f {
@@ -157,11 +165,17 @@ mod tests {
             Val::Arr(vec![Val::Str("x".into()), Val::Str("é".into())]),
         ];
         let mut out = Vec::new();
-        t.fill(&mut out, Format::Bundle, &vals, "observed-data--1", "now");
+        t.fill(
+            &mut out,
+            Format::Bundle,
+            |n| vals.get(n),
+            "observed-data--1",
+            "now",
+        );
         let want = "{\"a\": [\n            \"x\",\n            \"\\u00e9\"\n        ], \"id\": \"observed-data--1\"}";
         assert_eq!(String::from_utf8(out).unwrap(), want);
         let mut out = Vec::new();
-        t.fill(&mut out, Format::Ndjson, &vals, "i", "n");
+        t.fill(&mut out, Format::Ndjson, |n| vals.get(n), "i", "n");
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "{\"a\": [\"x\", \"\\u00e9\"], \"id\": \"i\"}"

@@ -372,7 +372,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             index,
             detail: e.to_string(),
         })?;
-        let warnings = self.write_ops(ops)?;
+        let warnings = self.write_ops(&engine, ops)?;
         self.flush_buffered()?;
         Ok(warnings)
     }
@@ -421,7 +421,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 index,
                 detail: e.to_string(),
             })?;
-        self.write_ops(ops)
+        self.write_ops(&engine, ops)
     }
 
     /// The fast path of the streaming reader: translate the event at the
@@ -450,13 +450,18 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 }),
             ));
         }
-        Ok((used, self.write_ops(ops)))
+        Ok((used, self.write_ops(&engine, ops)))
     }
 
     /// Write an event's observed-data from its operations: STIX 2.0 from a
     /// template where the operations allow one, else assembled and written.
-    fn write_ops(&mut self, mut ops: Ops<'_, '_>) -> Result<Vec<Warning>, ResultsError> {
-        let engine = self.engine.clone();
+    /// `engine` is the writer's own (the caller holds it while `ops` borrow
+    /// from it).
+    fn write_ops<'m: 'de, 'de>(
+        &mut self,
+        engine: &'m Engine,
+        mut ops: Ops<'m, 'de>,
+    ) -> Result<Vec<Warning>, ResultsError> {
         if self.stix_2_1 || self.no_templates || !self.templates.worth_it() || !ops.structural() {
             let t = engine.assemble(ops, &mut self.pool);
             return self.write_translated(t);
@@ -469,18 +474,10 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 .map(|op| op.entry().map_or(0, |e| std::ptr::from_ref(e) as usize)),
         );
         let mut warnings = std::mem::take(&mut ops.warnings);
-        let mut vals = Vec::with_capacity(ops.ops.len());
         let template = match self.templates.get() {
-            Some(t) => {
-                vals.extend(ops.ops.into_iter().map(Op::into_value));
-                t
-            }
+            Some(t) => t,
             None => {
-                // The same operations with holes for values.
-                for (n, op) in (0u32..).zip(&mut ops.ops) {
-                    vals.push(std::mem::replace(op.value_mut(), Val::Hole(n)));
-                }
-                let mut t = engine.assemble(ops, &mut self.pool);
+                let mut t = engine.assemble(ops.with_holes(), &mut self.pool);
                 let skip = t.objects.is_empty();
                 let mut text = Vec::new();
                 if !skip {
@@ -501,7 +498,13 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         warnings.extend(template.warnings.iter().cloned());
         let skip = template.skip.then(|| NOTHING_MAPPED.to_owned());
         self.write_one(warnings, skip, |w, od_id, now| {
-            template.fill(&mut w.buf, w.format, &vals, od_id, now);
+            template.fill(
+                &mut w.buf,
+                w.format,
+                |n| ops.ops.get(n).map(Op::value),
+                od_id,
+                now,
+            );
         })
     }
 
@@ -1065,5 +1068,51 @@ fn write_20(
     out.push(b'}');
     if f == Format::Ndjson {
         out.push(b'\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::FixedEnv;
+
+    /// Events of one shape are written from one template (the test of the
+    /// output's equality with templates off is in `tests/it.rs`; this one
+    /// checks that path is the one taken).
+    #[test]
+    fn events_of_one_shape_share_a_template() {
+        let identity =
+            serde_json::json!({"type": "identity", "id": "identity--x", "name": "sysdig"});
+        let events = [
+            r#"{"timestamp": "2023-11-01T17:15:14.635115435Z", "severity": 3, "content": {"fields": {"proc.name": "curl", "user.uid": "0"}}}"#,
+            r#"{"timestamp": "2023-11-02T17:15:14.635115435Z", "severity": 5, "content": {"fields": {"proc.name": "wget", "user.uid": "33"}}}"#,
+            r#"{"timestamp": "2023-11-03T17:15:14.635115435Z", "severity": 1, "content": {"fields": {"proc.name": "sh"}}}"#,
+        ];
+        let mut outputs = Vec::new();
+        for templates in [true, false] {
+            let config = Config {
+                templates,
+                ..Config::default()
+            };
+            let mut out = Vec::new();
+            let mut w = BundleWriter::new(
+                &mut out,
+                &identity,
+                &config,
+                FixedEnv::default(),
+                Format::Bundle,
+            )
+            .unwrap();
+            for e in events {
+                w.write_event_json(e).unwrap();
+            }
+            assert_eq!(
+                (w.templates.hits, w.templates.misses),
+                if templates { (1, 2) } else { (0, 0) }
+            );
+            w.finish().unwrap();
+            outputs.push(out);
+        }
+        assert_eq!(outputs[0], outputs[1]);
     }
 }
