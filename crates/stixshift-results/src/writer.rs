@@ -621,7 +621,11 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             ("modified", Out::Str(now)),
         ];
         let now_val = Val::Str(Cow::Borrowed(now));
-        od.extend(observation(t, &now_val));
+        od.extend(
+            observation(t, &now_val)
+                .into_iter()
+                .map(|(k, v)| (k, Out::V(v))),
+        );
         od.push(("number_observed", Out::V(&one)));
         let mut listed: Vec<&str> = Vec::with_capacity(n);
         for &i in &t.real_order {
@@ -673,7 +677,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             return (join_id(o.ty, &self.env.uuid4()), true);
         };
         let mut full = Vec::with_capacity(256);
-        write_entries_flat(&mut full, &props, Flat::Canonical);
+        write_entries_canonical(&mut full, &props);
         let content_hash = {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             h.write(o.ty.as_bytes());
@@ -766,35 +770,56 @@ fn value(out: &mut Vec<u8>, f: Format, v: &Val<'_>, level: usize) {
 }
 
 /// One top-level object (an observed-data, a STIX 2.1 object) in the layout
-/// of `f`: after a `,` and on its own lines in a bundle, a line of NDJSON.
+/// of `f`: after a `,` and on its own lines in a bundle (as `write_pretty`),
+/// a line of NDJSON (as `write_compact`).
 fn write_entries(out: &mut Vec<u8>, f: Format, entries: &[(&str, Out<'_>)]) {
-    match f {
-        Format::Bundle => {
-            out.push(b',');
-            newline(out, 2);
-            write_entries_pretty(out, entries, 2);
+    if f == Format::Bundle {
+        out.push(b',');
+        newline(out, 2);
+    }
+    out.push(b'{');
+    for (i, (k, v)) in entries.iter().enumerate() {
+        item(out, f, 3, i == 0);
+        write_str(out, k);
+        out.extend_from_slice(b": ");
+        match v {
+            Out::V(v) => value(out, f, v, 3),
+            Out::Str(s) => write_str(out, s),
+            Out::Ids(list) if list.is_empty() => out.extend_from_slice(b"[]"),
+            Out::Ids(list) => {
+                out.push(b'[');
+                for (j, s) in list.iter().enumerate() {
+                    item(out, f, 4, j == 0);
+                    write_str(out, s);
+                }
+                close(out, f, 3);
+                out.push(b']');
+            }
+            // Only in the canonical form ids are computed from.
+            Out::Hash(..) => {}
         }
-        Format::Ndjson => {
-            write_entries_flat(out, entries, Flat::Compact);
-            out.push(b'\n');
-        }
+    }
+    close(out, f, 2);
+    out.push(b'}');
+    if f == Format::Ndjson {
+        out.push(b'\n');
     }
 }
 
 /// The observation properties of an observed-data: `first_observed` and
 /// `last_observed` from the event, or the translation time when it has no
 /// usable one (contract §6.2), then the others the map gives.
-fn observation<'a>(t: &'a Translated<'_, '_>, now: &'a Val<'a>) -> Vec<(&'a str, Out<'a>)> {
-    let mut obs: Vec<(&str, Out<'_>)> = ["first_observed", "last_observed"]
+fn observation<'a>(t: &'a Translated<'_, '_>, now: &'a Val<'a>) -> Vec<(&'a str, &'a Val<'a>)> {
+    let mut obs: Vec<(&str, &Val<'_>)> = ["first_observed", "last_observed"]
         .into_iter()
         .map(|key| match t.obs.iter().find(|(k, _)| *k == key) {
-            Some((_, v)) => (key, Out::V(v)),
-            None => (key, Out::V(now)),
+            Some((_, v)) => (key, v),
+            None => (key, now),
         })
         .collect();
     for (k, v) in &t.obs {
         if !matches!(*k, "first_observed" | "last_observed") {
-            obs.push((k, Out::V(v)));
+            obs.push((k, v));
         }
     }
     obs
@@ -821,89 +846,36 @@ impl<'a> Out<'a> {
     }
 }
 
-/// [`write_pretty`] of the object made of `entries`, at `level`.
-fn write_entries_pretty(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)], level: usize) {
+/// The object made of `entries` in the canonical form ids are computed from
+/// ([`Val::write_canonical`]: keys sorted, no spaces, UTF-8 kept).
+fn write_entries_canonical(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)]) {
+    let mut order: Vec<&(&str, Out<'_>)> = entries.iter().collect();
+    order.sort_by(|a, b| a.0.cmp(b.0));
     out.push(b'{');
-    for (i, (k, v)) in entries.iter().enumerate() {
+    for (i, (k, v)) in order.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        newline(out, level + 1);
-        write_str(out, k);
-        out.extend_from_slice(b": ");
+        write_str_utf8(out, k);
+        out.push(b':');
         match v {
-            Out::V(v) => write_pretty(out, v, level + 1),
-            Out::Str(s) => write_str(out, s),
-            Out::Ids(list) if list.is_empty() => out.extend_from_slice(b"[]"),
+            Out::V(v) => v.write_canonical(out),
+            Out::Str(s) => write_str_utf8(out, s),
             Out::Ids(list) => {
                 out.push(b'[');
                 for (j, s) in list.iter().enumerate() {
                     if j > 0 {
                         out.push(b',');
                     }
-                    newline(out, level + 2);
-                    write_str(out, s);
-                }
-                newline(out, level + 1);
-                out.push(b']');
-            }
-            Out::Hash(..) => {}
-        }
-    }
-    newline(out, level);
-    out.push(b'}');
-}
-
-/// How [`write_entries_flat`] writes: Python's `json.dumps` on one line
-/// (NDJSON), or the canonical form ids are computed from (keys sorted, no
-/// spaces, UTF-8 kept).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Flat {
-    Compact,
-    Canonical,
-}
-
-/// The object made of `entries` on one line ([`write_compact`] or
-/// [`Val::write_canonical`] of it).
-fn write_entries_flat(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)], flat: Flat) {
-    let mut order: Vec<&(&str, Out<'_>)> = entries.iter().collect();
-    type Text = fn(&mut Vec<u8>, &str);
-    let (sep, colon, text): (&[u8], &[u8], Text) = match flat {
-        Flat::Compact => (b", ", b": ", write_str),
-        Flat::Canonical => {
-            order.sort_by(|a, b| a.0.cmp(b.0));
-            (b",", b":", write_str_utf8)
-        }
-    };
-    let value = |out: &mut Vec<u8>, v: &Val<'_>| match flat {
-        Flat::Compact => write_compact(out, v),
-        Flat::Canonical => v.write_canonical(out),
-    };
-    out.push(b'{');
-    for (i, (k, v)) in order.into_iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(sep);
-        }
-        text(out, k);
-        out.extend_from_slice(colon);
-        match v {
-            Out::V(v) => value(out, v),
-            Out::Str(s) => text(out, s),
-            Out::Ids(list) => {
-                out.push(b'[');
-                for (j, s) in list.iter().enumerate() {
-                    if j > 0 {
-                        out.extend_from_slice(sep);
-                    }
-                    text(out, s);
+                    write_str_utf8(out, s);
                 }
                 out.push(b']');
             }
             Out::Hash(hk, hv) => {
                 out.push(b'{');
-                text(out, hk);
-                out.extend_from_slice(colon);
-                value(out, hv);
+                write_str_utf8(out, hk);
+                out.push(b':');
+                hv.write_canonical(out);
                 out.push(b'}');
             }
         }
@@ -972,7 +944,7 @@ fn contributing_name(ty: &str, props: &[(&str, Out<'_>)]) -> Option<Vec<u8>> {
         return None;
     }
     let mut out = Vec::with_capacity(128);
-    write_entries_flat(&mut out, &chosen, Flat::Canonical);
+    write_entries_canonical(&mut out, &chosen);
     Some(out)
 }
 
@@ -1056,11 +1028,7 @@ fn write_20(
         item(out, f, 3, false);
         write_str(out, key);
         out.extend_from_slice(b": ");
-        match v {
-            Out::V(v) => value(out, f, v, 3),
-            Out::Str(s) => write_str(out, s),
-            Out::Ids(_) | Out::Hash(..) => {}
-        }
+        value(out, f, v, 3);
     }
     item(out, f, 3, false);
     out.extend_from_slice(b"\"number_observed\": 1");
