@@ -81,28 +81,44 @@ pub(super) async fn handle(state: &HostState, path: &str, body: Value) -> Result
             connector::check_module(str_field(&body, "module")?)?;
             let options = translation_options(&body)?;
             let identity = identity(state, &body)?;
-            let parsed: Value;
-            let data = match field(&body, "data")? {
-                // The proxy client may send the events as JSON text.
-                Value::String(text) => {
-                    parsed = serde_json::from_str(text).map_err(|e| {
-                        Error::InvalidArgument(format!("`data` is not a JSON event array: {e}"))
-                    })?;
-                    &parsed
-                }
-                other => other,
-            };
-            // Borrowed from the request: the events are not copied.
-            let events = data.as_array().ok_or_else(|| {
-                Error::InvalidArgument("`data` must be a JSON array of events".to_owned())
-            })?;
             let config = connector::results_config(&options);
-            Ok(stixshift_results::translate_values(
-                &identity,
-                events,
-                &config,
-                stixshift_results::SystemEnv,
-            )?)
+            let log = state.inner.log.clone();
+            // CPU-bound (up to the body limit's worth of events): off the
+            // runtime's workers, so other requests and the timeout go on.
+            let work = move || {
+                let parsed: Value;
+                let data = match field(&body, "data")? {
+                    // The proxy client may send the events as JSON text.
+                    Value::String(text) => {
+                        parsed = serde_json::from_str(text).map_err(|e| {
+                            Error::InvalidArgument(format!("`data` is not a JSON event array: {e}"))
+                        })?;
+                        &parsed
+                    }
+                    other => other,
+                };
+                // Borrowed from the request: the events are not copied.
+                let events = data.as_array().ok_or_else(|| {
+                    Error::InvalidArgument("`data` must be a JSON array of events".to_owned())
+                })?;
+                let (bundle, warnings) = stixshift_results::translate_values_with_warnings(
+                    &identity,
+                    events,
+                    &config,
+                    stixshift_results::SystemEnv,
+                )?;
+                // One line per request, however many events had warnings.
+                if let Some(first) = warnings.first() {
+                    log(&format!(
+                        "stixshift host: path=/translate_results warnings={} first: {first}",
+                        warnings.len()
+                    ));
+                }
+                Ok(bundle)
+            };
+            tokio::task::spawn_blocking(work)
+                .await
+                .map_err(|e| Error::Internal(format!("results translation failed: {e}")))?
         }
         _ => transmission(state, path, &body).await,
     }

@@ -1106,3 +1106,23 @@ async fn load_200_concurrent_clients() {
     drop(process);
     sim.shutdown().await;
 }
+
+/// Translation warnings are logged, one line per request (never the body),
+/// and results translation runs off the runtime's workers.
+#[tokio::test]
+async fn translate_results_logs_its_warnings_once() {
+    let (r, lines) = router_with(config());
+    let events = json!([
+        {"severity": 3, "content": {"fields": {"proc.name": "a", "proc.pid": "not-a-pid"}}},
+        {"severity": 3, "content": {"fields": {"proc.name": "b", "proc.pid": "nor-this"}}}
+    ]);
+    let (status, bundle) = translate_results(&r, Some(identity()), events).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(observed_count(&bundle), 2);
+    let lines = lines.lock().unwrap();
+    let warned: Vec<&String> = lines.iter().filter(|l| l.contains("warnings=")).collect();
+    assert_eq!(warned.len(), 1, "{lines:?}");
+    assert!(warned[0].contains("warnings=2"), "{warned:?}");
+    assert!(warned[0].contains("proc.pid"), "{warned:?}");
+    assert!(!warned[0].contains("not-a-pid"), "{warned:?}");
+}
