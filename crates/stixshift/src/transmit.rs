@@ -49,15 +49,43 @@ pub enum Operation {
     },
 }
 
-/// The client for a validated connection (one per connection). The fields
-/// read here are the host's client-cache key (`host::ClientKey`).
+/// Everything a client is built from: equal keys make interchangeable
+/// clients (the `host` server keeps one per key).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ClientKey {
+    host: String,
+    port: u16,
+    cert: Option<String>,
+    token: String,
+    timeout: u64,
+    result_limit: u64,
+}
+
+impl ClientKey {
+    pub(crate) fn of(conn: &ConnectionConfig) -> ClientKey {
+        ClientKey {
+            host: conn.host.clone(),
+            port: conn.port,
+            cert: conn.self_signed_cert.clone(),
+            token: conn.token.clone(),
+            timeout: conn.options.timeout,
+            result_limit: conn.options.result_limit,
+        }
+    }
+
+    pub(crate) fn client(&self) -> Result<Client, Error> {
+        let mut c = Connection::new(self.host.clone());
+        c.port = self.port;
+        c.self_signed_cert = self.cert.clone();
+        c.timeout = Duration::from_secs(self.timeout.max(1));
+        c.result_limit = self.result_limit;
+        Ok(Client::new(&c, Token::new(self.token.clone()))?)
+    }
+}
+
+/// The client for a validated connection (one per connection).
 pub fn client(conn: &ConnectionConfig) -> Result<Client, Error> {
-    let mut c = Connection::new(conn.host.clone());
-    c.port = conn.port;
-    c.self_signed_cert = conn.self_signed_cert.clone();
-    c.timeout = Duration::from_secs(conn.options.timeout.max(1));
-    c.result_limit = conn.options.result_limit;
-    Ok(Client::new(&c, Token::new(conn.token.clone()))?)
+    ClientKey::of(conn).client()
 }
 
 /// An offset or a length given as text (CLI arguments, the host's string

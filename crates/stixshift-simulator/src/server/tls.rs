@@ -41,9 +41,21 @@ pub enum TlsError {
 }
 
 pub(crate) fn generate(extra_names: &[String]) -> Result<Tls, TlsError> {
+    let (acceptor, ca_pem) = generate_tls("stixshift simulator test CA", extra_names)?;
+    Ok(Tls { ca_pem, acceptor })
+}
+
+/// A throw-away CA named `ca_name` and a server certificate it signed for
+/// `localhost`, `127.0.0.1`, `::1` and `extra_names`: the acceptor (HTTP/1.1)
+/// and the CA's PEM, which clients trust. (Also the `stixshift host`
+/// server's generated certificate.)
+pub fn generate_tls(
+    ca_name: &str,
+    extra_names: &[String],
+) -> Result<(TlsAcceptor, String), TlsError> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, "stixshift simulator test CA");
+    dn.push(DnType::CommonName, ca_name);
     dn.push(DnType::OrganizationName, "stixshift");
     ca_params.distinguished_name = dn;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -60,7 +72,7 @@ pub(crate) fn generate(extra_names: &[String]) -> Result<Tls, TlsError> {
         "::1".to_owned(),
     ];
     for n in extra_names {
-        if !names.contains(n) {
+        if !n.is_empty() && !names.contains(n) {
             names.push(n.clone());
         }
     }
@@ -84,8 +96,5 @@ pub(crate) fn generate(extra_names: &[String]) -> Result<Tls, TlsError> {
         .with_no_client_auth()
         .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Tls {
-        ca_pem: ca.pem(),
-        acceptor: TlsAcceptor::from(Arc::new(config)),
-    })
+    Ok((TlsAcceptor::from(Arc::new(config)), ca.pem()))
 }

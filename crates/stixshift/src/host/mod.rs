@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::error::{envelope, Error, ErrorCode, Stage};
+use crate::transmit::ClientKey;
 
 mod ops;
 pub mod tls;
@@ -57,19 +58,8 @@ struct Inner {
     now_ms: fn() -> i64,
     log: LogSink,
     next_id: AtomicU64,
+    /// Equal keys share one client (and its pooled TCP/TLS connections).
     clients: std::sync::Mutex<std::collections::HashMap<ClientKey, stixshift_transmit::Client>>,
-}
-
-/// What a Sysdig client is built from (every field `transmit::client`
-/// reads); equal keys share one client (and its pooled TCP/TLS connections).
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct ClientKey {
-    host: String,
-    port: u16,
-    cert: Option<String>,
-    token: String,
-    timeout: u64,
-    result_limit: u64,
 }
 
 /// Most cached clients; the cache is emptied when it is full.
@@ -205,7 +195,6 @@ pub fn app_with_log(config: HostConfig, log: LogSink) -> Router {
                 &format!("{} takes POST (GET /health), not {method}", uri.path()),
             )
         })
-        .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), log_requests))
         .with_state(state)
 }
@@ -339,20 +328,9 @@ fn too_large(path: &str, limit: usize) -> Response {
     )
 }
 
+/// Did reading the body stop at the body limit?
 fn is_length_limit(e: &axum::Error) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    let mut depth = 0;
-    while let Some(err) = cur {
-        if err.to_string().contains("length limit") {
-            return true;
-        }
-        depth += 1;
-        if depth > 8 {
-            break;
-        }
-        cur = err.source();
-    }
-    false
+    std::error::Error::source(e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
 }
 
 impl HostState {
@@ -361,14 +339,7 @@ impl HostState {
         &self,
         conn: &crate::connection::ConnectionConfig,
     ) -> Result<stixshift_transmit::Client, crate::error::Error> {
-        let key = ClientKey {
-            host: conn.host.clone(),
-            port: conn.port,
-            cert: conn.self_signed_cert.clone(),
-            token: conn.token.clone(),
-            timeout: conn.options.timeout,
-            result_limit: conn.options.result_limit,
-        };
+        let key = ClientKey::of(conn);
         let cache = || {
             self.inner
                 .clients
@@ -380,7 +351,7 @@ impl HostState {
         }
         // Built without the lock (it reads the system's trust roots): other
         // requests go on meanwhile; two racing builds keep the first.
-        let client = crate::transmit::client(conn)?;
+        let client = key.client()?;
         let mut cache = cache();
         if cache.len() >= MAX_CLIENTS {
             cache.clear();

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 
 /// Certificate material that cannot be used.
@@ -58,37 +58,10 @@ pub fn from_pem_files(cert: &str, key: &str) -> Result<TlsAcceptor, TlsError> {
     acceptor(certs, key_der)
 }
 
-/// A throw-away CA and a `localhost`/`127.0.0.1` certificate it signed.
+/// A throw-away CA and a `localhost`/`127.0.0.1`/`::1` certificate it
+/// signed (and for `extra_names`), made as the simulator makes its own.
 /// Returns the acceptor and the CA's PEM (what clients trust).
 pub fn generate(extra_names: &[String]) -> Result<(TlsAcceptor, String), TlsError> {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-    let err = |e: rcgen::Error| TlsError::Generate(e.to_string());
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "stixshift host CA");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca =
-        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(err)?).map_err(err)?;
-    let mut names = vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ];
-    names.extend(extra_names.iter().filter(|n| !n.is_empty()).cloned());
-    let mut leaf_params = CertificateParams::new(names).map_err(err)?;
-    leaf_params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    leaf_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    leaf_params.use_authority_key_identifier_extension = true;
-    let leaf_key = KeyPair::generate().map_err(err)?;
-    let leaf = leaf_params.signed_by(&leaf_key, &ca).map_err(err)?;
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let chain = vec![leaf.der().clone(), ca.der().clone()];
-    Ok((acceptor(chain, key)?, ca.pem()))
+    stixshift_simulator::generate_tls("stixshift host CA", extra_names)
+        .map_err(|e| TlsError::Generate(e.to_string()))
 }
