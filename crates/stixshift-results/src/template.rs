@@ -52,18 +52,19 @@ impl Template {
         while let Some(p) = written[i..].iter().position(|&b| b == HOLE) {
             let at = i + p;
             text.extend_from_slice(&written[i..at]);
-            // Always the writers' six bytes (no written JSON holds a raw NUL).
-            let Some(&[_, a, b, c, d, level]) = written.get(at..at + 6) else {
+            // Always the writers' nine bytes (no written JSON holds a raw NUL).
+            let Some(&[_, a, b, c, d, e, f, g, h]) = written.get(at..at + 9) else {
                 text.extend_from_slice(&written[at..]);
                 i = written.len();
                 break;
             };
+            let level = u32::from_le_bytes([e, f, g, h]);
             holes.push((
                 text.len(),
                 u32::from_le_bytes([a, b, c, d]),
-                usize::from(level),
+                usize::try_from(level).unwrap_or(usize::MAX),
             ));
-            i = at + 6;
+            i = at + 9;
         }
         text.extend_from_slice(&written[i..]);
         Template {

@@ -265,13 +265,18 @@ pub(crate) fn is_ipv4(s: &str) -> bool {
             return false;
         }
     }
-    addr.split('.').count() == 4
-        && addr.split('.').all(|p| {
-            !p.is_empty()
-                && p.len() <= 3
-                && p.bytes().all(|c| c.is_ascii_digit())
-                && p.parse::<u16>().is_ok_and(|n| n <= 255)
-        })
+    let mut parts = 0;
+    for p in addr.split('.') {
+        parts += 1;
+        let octet = !p.is_empty()
+            && p.len() <= 3
+            && p.bytes().all(|c| c.is_ascii_digit())
+            && p.parse::<u16>().is_ok_and(|n| n <= 255);
+        if parts > 4 || !octet {
+            return false;
+        }
+    }
+    parts == 4
 }
 
 /// A MAC address as STIX requires it: six lower-case hex pairs joined by `:`.
@@ -337,6 +342,8 @@ mod tests {
     fn address_checks() {
         assert!(is_ipv4("10.0.0.1") && is_ipv4("10.0.0.0/8"));
         assert!(!is_ipv4("300.1.1.1") && !is_ipv4("1.2.3") && !is_ipv4("worker"));
+        assert!(is_ipv4("10.0.0.255") && is_ipv4("10.0.0.0/8") && !is_ipv4("1.2.3.4.5"));
+        assert!(!is_ipv4("1..3.4") && !is_ipv4("1.2.3.4/33") && !is_ipv4("01234.1.1.1"));
         assert!(is_ipv6("::1") && is_ipv6("fe80::1/64") && !is_ipv6("1.2.3.4"));
         assert!(is_domain_name("example.com") && !is_domain_name("a b.com"));
         assert!(is_mac("0a:bb:cc:dd:0c:f0"));

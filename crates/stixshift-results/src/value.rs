@@ -22,14 +22,14 @@ pub(crate) enum Val<'a> {
 }
 
 /// First byte of a [`Val::Hole`] in written output, followed by the hole's
-/// number (4 bytes, little-endian) and its nesting level (1 byte). Written
+/// number and its nesting level (4 bytes each, little-endian). Written
 /// JSON never holds a raw NUL (strings escape every control character).
 pub(crate) const HOLE: u8 = 0;
 
 fn write_hole(out: &mut Vec<u8>, n: u32, level: usize) {
     out.push(HOLE);
     out.extend_from_slice(&n.to_le_bytes());
-    out.push(u8::try_from(level).unwrap_or(u8::MAX));
+    out.extend_from_slice(&u32::try_from(level).unwrap_or(u32::MAX).to_le_bytes());
 }
 
 impl Val<'_> {

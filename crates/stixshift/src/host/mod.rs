@@ -119,40 +119,31 @@ fn outcome_of(body: &Value) -> String {
     }
 }
 
-/// Is `path` one of the transmission endpoints (their errors are
-/// transmission-shaped: `error` before `code`)?
-fn is_transmission(path: &str) -> bool {
-    !matches!(
-        path,
-        "/transform_query" | "/parse_query" | "/translate_results"
-    )
+/// The shape of the errors answered on `path`: the translation endpoints'
+/// or the transmission endpoints' (`error` before `code`).
+fn stage_of(path: &str) -> Stage {
+    match path {
+        "/transform_query" | "/parse_query" | "/translate_results" => Stage::Translation,
+        _ => Stage::Transmission,
+    }
 }
 
 /// The error document for `e` answered on `path`.
 fn error_json(path: &str, e: &Error) -> Value {
-    e.to_json_in(if is_transmission(path) {
-        Stage::Transmission
-    } else {
-        Stage::Translation
-    })
+    e.to_json_in(stage_of(path))
+}
+
+/// An error answer of the server's own (`code`, `message`) on `path`.
+fn server_error(status: StatusCode, path: &str, code: ErrorCode, message: &str) -> Response {
+    json_response(
+        status,
+        &envelope(stage_of(path), code, message, crate::error::CONNECTOR),
+    )
 }
 
 /// An error document for a request that could not be understood.
 fn reject(status: StatusCode, path: &str, message: &str) -> Response {
-    let stage = if is_transmission(path) {
-        Stage::Transmission
-    } else {
-        Stage::Translation
-    };
-    json_response(
-        status,
-        &envelope(
-            stage,
-            ErrorCode::InvalidParameter,
-            message,
-            crate::error::CONNECTOR,
-        ),
-    )
+    server_error(status, path, ErrorCode::InvalidParameter, message)
 }
 
 /// The router; request logs go to stderr.
@@ -244,29 +235,19 @@ async fn dispatch(State(state): State<HostState>, req: Request) -> Response {
     let answer = AssertUnwindSafe(answer(&state, &path, req)).catch_unwind();
     match tokio::time::timeout(timeout, answer).await {
         Ok(Ok(response)) => response,
-        Ok(Err(_panic)) => json_response(
+        Ok(Err(_panic)) => server_error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            &envelope(
-                if is_transmission(&path) {
-                    Stage::Transmission
-                } else {
-                    Stage::Translation
-                },
-                ErrorCode::Unknown,
-                "internal error while answering the request",
-                crate::error::CONNECTOR,
-            ),
+            &path,
+            ErrorCode::Unknown,
+            "internal error while answering the request",
         ),
-        Err(_) => json_response(
+        Err(_) => server_error(
             StatusCode::GATEWAY_TIMEOUT,
-            &envelope(
-                Stage::Transmission,
-                ErrorCode::ServiceUnavailable,
-                &format!(
-                    "server timeout_error: the request took more than {} s",
-                    timeout.as_secs()
-                ),
-                crate::error::CONNECTOR,
+            &path,
+            ErrorCode::ServiceUnavailable,
+            &format!(
+                "server timeout_error: the request took more than {} s",
+                timeout.as_secs()
             ),
         ),
     }
