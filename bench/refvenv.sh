@@ -1,11 +1,12 @@
-# Sourced by the bench scripts: sets REF_PY (and REF_CLI) to a Python with
-# stix-shifter 8.1.3 and its sysdig module: $REF_PY if given, /opt/refvenv if
-# present, else a venv made under target/bench from PyPI.
+# Sourced by the bench scripts (from the repository root): sets REF_PY (and
+# REF_CLI) to a Python with stix-shifter 8.1.3 and its modules: $REF_PY if
+# given, /opt/refvenv if present, else a venv made under target/bench
+# (scripts/refvenv.sh).
 REF_PY=${REF_PY:-}
 if [ -z "$REF_PY" ]; then
   if [ -x /opt/refvenv/bin/python ]; then REF_PY=/opt/refvenv/bin/python; else
-    python3 -m venv target/bench/refvenv
-    target/bench/refvenv/bin/pip install -q stix-shifter==8.1.3 stix-shifter-utils==8.1.3 stix-shifter-modules-sysdig==8.1.3
+    . scripts/refvenv.sh
+    ensure_refvenv target/bench/refvenv
     REF_PY=target/bench/refvenv/bin/python
   fi
 fi

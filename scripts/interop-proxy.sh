@@ -16,7 +16,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-STIX_SHIFTER_VERSION=8.1.3
 VENV=${STIXSHIFT_INTEROP_VENV:-$ROOT/target/interop-venv}
 TOKEN=stixshift-demo-token
 WAIT_STEPS=300 # readiness polls, 0.1 s apart: at most 30 s per process
@@ -48,31 +47,9 @@ fail() {
 }
 
 # ---------------------------------------------------------------- venv
-echo "== stix-shifter $STIX_SHIFTER_VERSION (proxy client) in $VENV"
-have_pinned() {
-  [ -x "$VENV/bin/python" ] && "$VENV/bin/python" - "$STIX_SHIFTER_VERSION" <<'EOF' 2>/dev/null
-import sys
-from importlib.metadata import version
-want = sys.argv[1]
-for pkg in ("stix-shifter", "stix-shifter-utils", "stix-shifter-modules-proxy", "stix-shifter-modules-sysdig"):
-    assert version(pkg) == want, pkg
-EOF
-}
-if ! have_pinned; then
-  if [ -e "$VENV" ] && [ ! -e "$VENV/.stixshift-interop" ]; then
-    echo "$VENV exists and was not made by this script: not touching it" >&2
-    exit 1
-  fi
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  touch "$VENV/.stixshift-interop"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "stix-shifter==$STIX_SHIFTER_VERSION" \
-    "stix-shifter-utils==$STIX_SHIFTER_VERSION" \
-    "stix-shifter-modules-proxy==$STIX_SHIFTER_VERSION" \
-    "stix-shifter-modules-sysdig==$STIX_SHIFTER_VERSION"
-  have_pinned || { echo "cannot install stix-shifter $STIX_SHIFTER_VERSION" >&2; exit 1; }
-fi
+echo "== stix-shifter 8.1.3 (proxy client) in $VENV"
+. "$ROOT/scripts/refvenv.sh"
+ensure_refvenv "$VENV"
 PY="$VENV/bin/python"
 SS="$VENV/bin/stix-shifter"
 # The workaround for the 8.1.3 client-side results-translation crash (see

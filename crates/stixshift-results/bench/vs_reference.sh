@@ -20,7 +20,8 @@
 #          40 s and 2 GiB for 100k events); above it the reference column is
 #          extrapolated from the largest measured size and labelled so,
 #        REF_PYTHON: interpreter with stix-shifter 8.1.3 (default
-#          /opt/refvenv/bin/python, else a venv made under the target dir),
+#          /opt/refvenv/bin/python, else a venv made under the target dir by
+#          scripts/refvenv.sh),
 #        CARGO_TARGET_DIR (default: <workspace>/target).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,14 +35,9 @@ ref_max=${REF_MAX:-100000}
 
 py=${REF_PYTHON:-/opt/refvenv/bin/python}
 if [ ! -x "$py" ]; then
-    venv=$CARGO_TARGET_DIR/refvenv
-    if [ ! -x "$venv/bin/python" ]; then
-        echo "creating $venv (stix-shifter 8.1.3)" >&2
-        python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet stix-shifter==8.1.3 stix-shifter-utils==8.1.3 \
-            stix-shifter-modules-sysdig==8.1.3
-    fi
-    py=$venv/bin/python
+    . "$root/scripts/refvenv.sh"
+    ensure_refvenv "$CARGO_TARGET_DIR/refvenv"
+    py=$CARGO_TARGET_DIR/refvenv/bin/python
 fi
 
 (cd "$root" && cargo build --release -q -p stixshift &&
