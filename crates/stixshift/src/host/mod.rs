@@ -52,10 +52,7 @@ pub struct HostState {
 }
 
 struct Inner {
-    identity: Option<Value>,
-    request_timeout: Duration,
-    body_limit: usize,
-    now_ms: fn() -> i64,
+    config: HostConfig,
     log: LogSink,
     next_id: AtomicU64,
     /// Equal keys share one client (and its pooled TCP/TLS connections).
@@ -155,10 +152,7 @@ pub fn app(config: HostConfig) -> Router {
 pub fn app_with_log(config: HostConfig, log: LogSink) -> Router {
     let state = HostState {
         inner: Arc::new(Inner {
-            identity: config.identity,
-            request_timeout: config.request_timeout,
-            body_limit: config.body_limit,
-            now_ms: config.now_ms,
+            config,
             log,
             next_id: AtomicU64::new(1),
             clients: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -231,7 +225,7 @@ fn content_length(headers: &axum::http::HeaderMap) -> String {
 
 async fn dispatch(State(state): State<HostState>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
-    let timeout = state.inner.request_timeout;
+    let timeout = state.inner.config.request_timeout;
     let answer = AssertUnwindSafe(answer(&state, &path, req)).catch_unwind();
     match tokio::time::timeout(timeout, answer).await {
         Ok(Ok(response)) => response,
@@ -255,7 +249,7 @@ async fn dispatch(State(state): State<HostState>, req: Request) -> Response {
 
 /// Read the body (at most the body limit), parse it, answer it.
 async fn answer(state: &HostState, path: &str, req: Request) -> Response {
-    let limit = state.inner.body_limit;
+    let limit = state.inner.config.body_limit;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -341,11 +335,11 @@ impl HostState {
     }
 
     pub(crate) fn identity(&self) -> Option<&Value> {
-        self.inner.identity.as_ref()
+        self.inner.config.identity.as_ref()
     }
 
     pub(crate) fn now_ms(&self) -> i64 {
-        (self.inner.now_ms)()
+        (self.inner.config.now_ms)()
     }
 }
 
