@@ -146,7 +146,8 @@ fn results_page_with_metadata_and_results_stix() {
     let sim = Sim::start(300);
     let conn = sim.connection(json!({}));
     let query = query_for(&format!("[x-ibm-finding:severity >= 10] {WINDOW}"));
-    let (_, filter) = query.split_once("&filter=").unwrap();
+    let search = stixshift_transmit::SearchId::parse(&query).unwrap();
+    let filter = search.filter();
     let expected = sim.matching(filter);
     assert!(expected.len() > 150, "{}", expected.len());
 
@@ -196,7 +197,8 @@ fn execute_equals_translate_results_over_the_selected_events() {
         "[x-sysdig-cluster:name = 'prod-eks-use1' AND x-ibm-finding:severity >= 70] {WINDOW}"
     );
     let query = query_for(&pattern);
-    let (_, filter) = query.split_once("&filter=").unwrap();
+    let search = stixshift_transmit::SearchId::parse(&query).unwrap();
+    let filter = search.filter();
     let expected_events = sim.matching(filter);
     assert!(expected_events.len() > 20, "{}", expected_events.len());
 
