@@ -7,6 +7,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::Warning;
+use crate::fastjson::{FastDe, FastError};
 use crate::mapping::{Entry, Level, Node, ObjectTarget, Refs, ToStixMap, ValueCheck};
 use crate::preprocess::{self, ANAMES, FINDING_TYPE, NA, THREAT};
 use crate::timestamp;
@@ -93,7 +94,7 @@ struct Pre<'de> {
     has_finding_type: bool,
 }
 
-struct Ctx<'m, 'de> {
+pub(crate) struct Ctx<'m, 'de> {
     engine: &'m Engine,
     items: Vec<Item<'m, 'de>>,
     /// Visited levels as (parent, key); entry 0 is the event itself.
@@ -127,7 +128,7 @@ fn field_path(paths: &[(u16, Cow<'_, str>)], path: u16, key: &str) -> String {
 
 /// A key of `content.fields` the pre-processing reads.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Special {
+pub(crate) enum Special {
     No,
     EvtType,
     FdName,
@@ -152,7 +153,7 @@ impl Special {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Root,
     Content,
     Fields,
@@ -210,104 +211,183 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
             kind,
             path,
         } = self;
-        let pre_on = ctx.engine.preprocess;
-        let fallback = ctx.engine.fallback_type.is_some();
         while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
-            let node = level.and_then(|l| l.get(&key));
-            let child_kind = match (kind, &*key) {
-                (Kind::Root, "content") => Kind::Content,
-                (Kind::Content, "fields") => Kind::Fields,
-                _ => Kind::Other,
-            };
-            if kind == Kind::Root && key == FINDING_TYPE {
-                ctx.pre.has_finding_type = true;
-            }
-            let descend_level = match node {
-                Some(Node::Level(l)) => Some(Some(l)),
-                None if pre_on && child_kind != Kind::Other => Some(None),
-                _ => None,
-            };
-            if let Some(child_level) = descend_level {
-                ctx.paths.push((path, key.clone()));
-                let child = (ctx.paths.len() - 1) as u16;
-                if child_kind == Kind::Fields {
-                    ctx.pre.saw_fields = true;
-                }
-                let seed = LevelSeed {
-                    ctx: &mut *ctx,
-                    level: child_level,
-                    kind: child_kind,
-                    path: child,
-                };
-                if let Some(NotObject(k)) = map.next_value_seed(seed)? {
-                    let f = path_text(&ctx.paths, child);
-                    if child_kind == Kind::Fields {
-                        ctx.pre.saw_fields = false;
+            match ctx.key(level, kind, path, &key) {
+                Step::Descend(child) => {
+                    let seed = LevelSeed {
+                        ctx: &mut *ctx,
+                        level: child.level,
+                        kind: child.kind,
+                        path: child.path,
+                    };
+                    if let Some(NotObject(found)) = map.next_value_seed(seed)? {
+                        ctx.not_object(child, found);
                     }
-                    ctx.warnings.push(Warning::new(
-                        Some(&f),
-                        format!("expected an object, found {k}; ignored"),
-                    ));
                 }
-                continue;
-            }
-            let mapped = match node {
-                Some(Node::Entries(es)) => Some(es.as_slice()),
-                _ => None,
-            };
-            let special = if kind == Kind::Fields && pre_on {
-                Special::of(&key)
-            } else {
-                Special::No
-            };
-            if mapped.is_none() && special == Special::No && !fallback {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            let mut val: Val<'de> = map.next_value()?;
-            if kind == Kind::Fields && pre_on {
-                if val.as_str() == Some(NA) {
-                    val = Val::Str(Cow::Borrowed(""));
+                Step::Skip => {
+                    map.next_value::<IgnoredAny>()?;
                 }
-                match special {
-                    Special::No => {}
-                    Special::EvtType => ctx.pre.connect = val.as_str() == Some("connect"),
-                    Special::FdName => ctx.pre.fd_name = Some(val.clone()),
-                    Special::L4Proto => ctx.pre.l4proto = Some(val.clone()),
-                    Special::Anames => ctx.pre.has_anames = true,
-                    Special::Aname => match &val {
-                        Val::Str(s) if !s.is_empty() => ctx.pre.anames.push(val.clone()),
-                        Val::Str(_) | Val::Null => {}
-                        other => {
-                            let f = field_path(&ctx.paths, path, &key);
-                            ctx.warnings.push(Warning::new(
-                                Some(&f),
-                                format!(
-                                    "expected a string, found {}; not added to `proc.anames`",
-                                    other.kind()
-                                ),
-                            ));
-                        }
-                    },
+                Step::Value(mapped, special) => {
+                    let val = map.next_value()?;
+                    ctx.value(kind, path, key, mapped, special, val);
                 }
             }
-            let kind_item = match mapped {
-                Some(es) => ItemKind::Mapped(es),
-                None if fallback => ItemKind::Unmapped,
-                None => continue,
-            };
-            ctx.items.push(Item {
-                kind: kind_item,
-                key,
-                path,
-                val,
+        }
+        ctx.end_level(level, kind, path);
+        Ok(None)
+    }
+}
+
+/// A nested level of the event to read: its map level, kind and path index.
+#[derive(Clone, Copy)]
+pub(crate) struct Child<'m> {
+    pub(crate) level: Option<&'m Level>,
+    pub(crate) kind: Kind,
+    pub(crate) path: u16,
+}
+
+/// What a reader does with the value of a key, decided from the key alone.
+pub(crate) enum Step<'m> {
+    /// A level to read key by key (an object is expected).
+    Descend(Child<'m>),
+    /// Not needed.
+    Skip,
+    /// Read the value and hand it to [`Ctx::value`].
+    Value(Option<&'m [Entry]>, Special),
+}
+
+impl<'m, 'de> Ctx<'m, 'de> {
+    pub(crate) fn new(engine: &'m Engine) -> Self {
+        Ctx {
+            engine,
+            items: Vec::with_capacity(48),
+            paths: vec![(0, Cow::Borrowed(""))],
+            pre: Pre::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// A key of the level `path` (of kind `kind`, map level `level`).
+    // `&Cow`, not `&str`: a level's key is kept (cloned, still borrowing
+    // from the input when it did) for warnings about its fields.
+    #[allow(clippy::ptr_arg)]
+    #[inline]
+    pub(crate) fn key(
+        &mut self,
+        level: Option<&'m Level>,
+        kind: Kind,
+        path: u16,
+        key: &Cow<'de, str>,
+    ) -> Step<'m> {
+        let pre_on = self.engine.preprocess;
+        let node = level.and_then(|l| l.get(key));
+        let child_kind = match (kind, &**key) {
+            (Kind::Root, "content") => Kind::Content,
+            (Kind::Content, "fields") => Kind::Fields,
+            _ => Kind::Other,
+        };
+        if kind == Kind::Root && key == FINDING_TYPE {
+            self.pre.has_finding_type = true;
+        }
+        let descend_level = match node {
+            Some(Node::Level(l)) => Some(Some(l)),
+            None if pre_on && child_kind != Kind::Other => Some(None),
+            _ => None,
+        };
+        if let Some(child_level) = descend_level {
+            self.paths.push((path, key.clone()));
+            if child_kind == Kind::Fields {
+                self.pre.saw_fields = true;
+            }
+            return Step::Descend(Child {
+                level: child_level,
+                kind: child_kind,
+                path: (self.paths.len() - 1) as u16,
             });
         }
-        if kind == Kind::Fields && pre_on && !ctx.pre.has_anames {
-            let anames = Val::Arr(std::mem::take(&mut ctx.pre.anames));
-            push_synthetic(ctx, level, path, ANAMES, anames);
+        let mapped = match node {
+            Some(Node::Entries(es)) => Some(es.as_slice()),
+            _ => None,
+        };
+        let special = if kind == Kind::Fields && pre_on {
+            Special::of(key)
+        } else {
+            Special::No
+        };
+        if mapped.is_none() && special == Special::No && self.engine.fallback_type.is_none() {
+            return Step::Skip;
         }
-        Ok(None)
+        Step::Value(mapped, special)
+    }
+
+    /// The value of a [`Step::Descend`] key was not an object (`found`
+    /// says what it was).
+    pub(crate) fn not_object(&mut self, child: Child<'m>, found: &'static str) {
+        let f = path_text(&self.paths, child.path);
+        if child.kind == Kind::Fields {
+            self.pre.saw_fields = false;
+        }
+        self.warnings.push(Warning::new(
+            Some(&f),
+            format!("expected an object, found {found}; ignored"),
+        ));
+    }
+
+    /// The value of a [`Step::Value`] key.
+    pub(crate) fn value(
+        &mut self,
+        kind: Kind,
+        path: u16,
+        key: Cow<'de, str>,
+        mapped: Option<&'m [Entry]>,
+        special: Special,
+        mut val: Val<'de>,
+    ) {
+        if kind == Kind::Fields && self.engine.preprocess {
+            if val.as_str() == Some(NA) {
+                val = Val::Str(Cow::Borrowed(""));
+            }
+            match special {
+                Special::No => {}
+                Special::EvtType => self.pre.connect = val.as_str() == Some("connect"),
+                Special::FdName => self.pre.fd_name = Some(val.clone()),
+                Special::L4Proto => self.pre.l4proto = Some(val.clone()),
+                Special::Anames => self.pre.has_anames = true,
+                Special::Aname => match &val {
+                    Val::Str(s) if !s.is_empty() => self.pre.anames.push(val.clone()),
+                    Val::Str(_) | Val::Null => {}
+                    other => {
+                        let f = field_path(&self.paths, path, &key);
+                        self.warnings.push(Warning::new(
+                            Some(&f),
+                            format!(
+                                "expected a string, found {}; not added to `proc.anames`",
+                                other.kind()
+                            ),
+                        ));
+                    }
+                },
+            }
+        }
+        let kind_item = match mapped {
+            Some(es) => ItemKind::Mapped(es),
+            None if self.engine.fallback_type.is_some() => ItemKind::Unmapped,
+            None => return,
+        };
+        self.items.push(Item {
+            kind: kind_item,
+            key,
+            path,
+            val,
+        });
+    }
+
+    /// After the last key of a level.
+    pub(crate) fn end_level(&mut self, level: Option<&'m Level>, kind: Kind, path: u16) {
+        if kind == Kind::Fields && self.engine.preprocess && !self.pre.has_anames {
+            let anames = Val::Arr(std::mem::take(&mut self.pre.anames));
+            push_synthetic(self, level, path, ANAMES, anames);
+        }
     }
 }
 
@@ -414,13 +494,7 @@ impl Engine {
         &'m self,
         d: D,
     ) -> Result<Ops<'m, 'de>, D::Error> {
-        let mut ctx = Ctx {
-            engine: self,
-            items: Vec::with_capacity(48),
-            paths: vec![(0, Cow::Borrowed(""))],
-            pre: Pre::default(),
-            warnings: Vec::new(),
-        };
+        let mut ctx = Ctx::new(self);
         let seed = LevelSeed {
             ctx: &mut ctx,
             level: Some(&self.map.root),
@@ -435,10 +509,33 @@ impl Engine {
                 structural: false,
             });
         }
+        Ok(self.finish(ctx))
+    }
+
+    /// Read one event straight from the fast parser's bytes (the streaming
+    /// path): the same operations as [`Engine::read`], or
+    /// [`FastError::Bail`] for anything the fast parser leaves to serde_json,
+    /// an element that is not an object included.
+    pub(crate) fn read_fast<'m: 'de, 'de>(
+        &'m self,
+        de: &mut FastDe<'de>,
+    ) -> Result<Ops<'m, 'de>, FastError> {
+        let mut ctx = Ctx::new(self);
+        let root = Child {
+            level: Some(&self.map.root),
+            kind: Kind::Root,
+            path: 0,
+        };
+        de.read_level(&mut ctx, root)?;
+        Ok(self.finish(ctx))
+    }
+
+    /// The event's keys are read: the pre-processing's derived keys, then the value phase.
+    fn finish<'m: 'de, 'de>(&'m self, mut ctx: Ctx<'m, 'de>) -> Ops<'m, 'de> {
         if self.preprocess {
             self.finish_preprocess(&mut ctx);
         }
-        Ok(self.ops(ctx))
+        self.ops(ctx)
     }
 
     fn finish_preprocess<'m, 'de>(&'m self, ctx: &mut Ctx<'m, 'de>) {

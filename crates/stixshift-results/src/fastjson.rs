@@ -1,8 +1,9 @@
-//! A fast, conservative JSON deserializer for the streaming path.
+//! A fast, conservative JSON reader for the streaming path.
 //!
 //! It reads one event straight out of the input buffer (no copy, strings
-//! borrowed) and drives the same serde visitors as `serde_json` does, so the
-//! translation is the same. It accepts a strict subset of what `serde_json`
+//! borrowed) and hands the engine the keys and values the serde visitors of
+//! `crate::engine` hand it on the `serde_json` path, through the same
+//! [`Ctx`] steps, so the translation is the same. It accepts a strict subset of what `serde_json`
 //! accepts and produces the same values for it; anything else (floats,
 //! surrogate escapes, deep nesting, any syntax error, ...) makes it give up
 //! with [`FastError::Bail`], and the caller translates the event again with
@@ -11,10 +12,11 @@
 //!
 //! When the buffer ends inside the value it answers [`FastError::NeedMore`].
 
+use std::borrow::Cow;
 use std::fmt;
 
-use crate::value::{json_specials, word_at};
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use crate::engine::{Child, Ctx, Step};
+use crate::value::{json_specials, word_at, Val};
 
 /// Why the fast path did not produce a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,12 +38,6 @@ impl fmt::Display for FastError {
 }
 
 impl std::error::Error for FastError {}
-
-impl de::Error for FastError {
-    fn custom<T: fmt::Display>(_msg: T) -> Self {
-        FastError::Bail
-    }
-}
 
 type Result<T> = std::result::Result<T, FastError>;
 
@@ -307,6 +303,120 @@ enum Num {
     I(i64),
 }
 
+/// The direct reader of the streaming path: an event's keys handed to the
+/// engine's [`Ctx`] as the serde visitors hand them (`engine::LevelSeed`),
+/// without the serde calls in between.
+impl<'de> FastDe<'de> {
+    /// An object key and its `:`.
+    #[inline]
+    fn key(&mut self) -> Result<Cow<'de, str>> {
+        if self.skip_ws()? != b'"' {
+            return Err(FastError::Bail);
+        }
+        self.pos += 1;
+        let k = self.cow_str()?;
+        if self.skip_ws()? != b':' {
+            return Err(FastError::Bail);
+        }
+        self.pos += 1;
+        Ok(k)
+    }
+
+    #[inline]
+    fn cow_str(&mut self) -> Result<Cow<'de, str>> {
+        Ok(match self.parse_str()? {
+            Parsed::Borrowed(s) => Cow::Borrowed(s),
+            Parsed::Owned(s) => Cow::Owned(s),
+        })
+    }
+
+    /// The object at the current position, key by key into `ctx`, as the
+    /// level `at`; anything but an object gives up.
+    pub(crate) fn read_level<'m>(&mut self, ctx: &mut Ctx<'m, 'de>, at: Child<'m>) -> Result<()> {
+        if self.skip_ws()? != b'{' {
+            return Err(FastError::Bail);
+        }
+        self.pos += 1;
+        self.enter()?;
+        let mut first = true;
+        while self.next_item(b'}', &mut first)? {
+            let key = self.key()?;
+            match ctx.key(at.level, at.kind, at.path, &key) {
+                Step::Descend(child) => {
+                    let found = match self.skip_ws()? {
+                        b'{' => {
+                            self.read_level(ctx, child)?;
+                            continue;
+                        }
+                        b'"' => "a string",
+                        b'[' => "an array",
+                        b't' | b'f' => "a boolean",
+                        b'n' => "null",
+                        _ => "a number",
+                    };
+                    self.skip_value()?;
+                    ctx.not_object(child, found);
+                }
+                Step::Skip => self.skip_value()?,
+                Step::Value(mapped, special) => {
+                    let v = self.val()?;
+                    ctx.value(at.kind, at.path, key, mapped, special, v);
+                }
+            }
+        }
+        self.depth -= 1;
+        ctx.end_level(at.level, at.kind, at.path);
+        Ok(())
+    }
+
+    /// Any value, as `Val`'s serde visitor makes it.
+    pub(crate) fn val(&mut self) -> Result<Val<'de>> {
+        match self.skip_ws()? {
+            b'"' => {
+                self.pos += 1;
+                Ok(Val::Str(self.cow_str()?))
+            }
+            b'{' => {
+                self.pos += 1;
+                self.enter()?;
+                let mut out: Vec<(Cow<'de, str>, Val<'de>)> = Vec::new();
+                let mut first = true;
+                while self.next_item(b'}', &mut first)? {
+                    let k = self.key()?;
+                    let v = self.val()?;
+                    // Duplicate keys: the last value wins, as in Python.
+                    if let Some(slot) = out.iter_mut().find(|(key, _)| *key == k) {
+                        slot.1 = v;
+                    } else {
+                        out.push((k, v));
+                    }
+                }
+                self.depth -= 1;
+                Ok(Val::Obj(out))
+            }
+            b'[' => {
+                self.pos += 1;
+                self.enter()?;
+                let mut out = Vec::new();
+                let mut first = true;
+                while self.next_item(b']', &mut first)? {
+                    out.push(self.val()?);
+                }
+                self.depth -= 1;
+                Ok(Val::Arr(out))
+            }
+            b't' => self.literal(b"true").map(|()| Val::Bool(true)),
+            b'f' => self.literal(b"false").map(|()| Val::Bool(false)),
+            b'n' => self.literal(b"null").map(|()| Val::Null),
+            b'-' | b'0'..=b'9' => Ok(Val::Num(match self.parse_int()? {
+                Num::U(u) => u.into(),
+                Num::I(i) => i.into(),
+            })),
+            _ => Err(FastError::Bail),
+        }
+    }
+}
+
 /// Decode the escapes of a string's content (no surrogates: those are left
 /// to serde_json).
 fn unescape(text: &str) -> Result<String> {
@@ -347,170 +457,13 @@ fn unescape(text: &str) -> Result<String> {
     Ok(out)
 }
 
-impl<'de> de::Deserializer<'de> for &mut FastDe<'de> {
-    type Error = FastError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        match self.skip_ws()? {
-            b'"' => {
-                self.pos += 1;
-                match self.parse_str()? {
-                    Parsed::Borrowed(s) => visitor.visit_borrowed_str(s),
-                    Parsed::Owned(s) => visitor.visit_string(s),
-                }
-            }
-            b'{' => {
-                self.pos += 1;
-                self.enter()?;
-                let v = visitor.visit_map(Access {
-                    de: &mut *self,
-                    first: true,
-                    close: b'}',
-                })?;
-                // The visitors of this crate read every entry.
-                if self.skip_ws()? != b'}' {
-                    return Err(FastError::Bail);
-                }
-                self.pos += 1;
-                self.depth -= 1;
-                Ok(v)
-            }
-            b'[' => {
-                self.pos += 1;
-                self.enter()?;
-                let v = visitor.visit_seq(Access {
-                    de: &mut *self,
-                    first: true,
-                    close: b']',
-                })?;
-                if self.skip_ws()? != b']' {
-                    return Err(FastError::Bail);
-                }
-                self.pos += 1;
-                self.depth -= 1;
-                Ok(v)
-            }
-            b't' => {
-                self.literal(b"true")?;
-                visitor.visit_bool(true)
-            }
-            b'f' => {
-                self.literal(b"false")?;
-                visitor.visit_bool(false)
-            }
-            b'n' => {
-                self.literal(b"null")?;
-                visitor.visit_unit()
-            }
-            b'-' | b'0'..=b'9' => match self.parse_int()? {
-                Num::U(u) => visitor.visit_u64(u),
-                Num::I(i) => visitor.visit_i64(i),
-            },
-            _ => Err(FastError::Bail),
-        }
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        if self.skip_ws()? != b'"' {
-            return Err(FastError::Bail);
-        }
-        self.pos += 1;
-        match self.parse_str()? {
-            Parsed::Borrowed(s) => visitor.visit_borrowed_str(s),
-            Parsed::Owned(s) => visitor.visit_string(s),
-        }
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.skip_value()?;
-        visitor.visit_unit()
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier
-    }
-}
-
-struct Access<'a, 'de> {
-    de: &'a mut FastDe<'de>,
-    first: bool,
-    close: u8,
-}
-
-impl Access<'_, '_> {
-    /// Before an element: `true` if there is one, `false` at the closing byte
-    /// (left for the caller to consume).
-    fn has_next(&mut self) -> Result<bool> {
-        let b = self.de.skip_ws()?;
-        if b == self.close {
-            // `[1,]` / `{"a":1,}` cannot reach here: after a comma an element
-            // is required (checked below).
-            return Ok(false);
-        }
-        if self.first {
-            self.first = false;
-            return Ok(true);
-        }
-        if b != b',' {
-            return Err(FastError::Bail);
-        }
-        self.de.pos += 1;
-        let b = self.de.skip_ws()?;
-        if b == self.close {
-            return Err(FastError::Bail);
-        }
-        Ok(true)
-    }
-}
-
-impl<'de> MapAccess<'de> for Access<'_, 'de> {
-    type Error = FastError;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
-        if !self.has_next()? {
-            return Ok(None);
-        }
-        if self.de.skip_ws()? != b'"' {
-            return Err(FastError::Bail);
-        }
-        seed.deserialize(&mut *self.de).map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
-        if self.de.skip_ws()? != b':' {
-            return Err(FastError::Bail);
-        }
-        self.de.pos += 1;
-        seed.deserialize(&mut *self.de)
-    }
-}
-
-impl<'de> SeqAccess<'de> for Access<'_, 'de> {
-    type Error = FastError;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
-        if !self.has_next()? {
-            return Ok(None);
-        }
-        seed.deserialize(&mut *self.de).map(Some)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::value::Val;
-    use serde::Deserialize;
 
     fn fast(text: &str) -> Result<Val<'_>> {
-        let mut de = FastDe::new(text);
-        Val::deserialize(&mut de)
+        FastDe::new(text).val()
     }
 
     #[test]

@@ -436,10 +436,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     ) -> Result<(usize, Result<Vec<Warning>, ResultsError>), FastError> {
         let mut de = FastDe::new(window);
         let engine = self.engine.clone();
-        let ops = engine.read(&mut de)?;
-        if ops.not_object.is_some() {
-            return Err(FastError::Bail);
-        }
+        let ops = engine.read_fast(&mut de)?;
         let used = de.position();
         if whole && !window[used..].trim().is_empty() {
             return Ok((

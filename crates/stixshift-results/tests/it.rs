@@ -910,3 +910,48 @@ fn json_doc_objects(text: &str) -> Value {
     let bundle: Value = serde_json::from_str(text).unwrap();
     bundle["objects"][1].clone()
 }
+
+/// An event of [`event_strategy`] with one section made awkward: not an
+/// object where the reader descends (`content`, `content.fields`,
+/// `labels`), a non-string `proc.aname[N]`, a mapped value that is an
+/// object or an array, or escapes in keys and values.
+fn awkward_event_strategy() -> impl Strategy<Value = Value> {
+    (event_strategy(), 0usize..9).prop_map(|(mut e, how)| {
+        match how {
+            0 => e["content"] = json!("not an object"),
+            1 => e["content"]["fields"] = json!([1, {"proc.name": "x"}]),
+            2 => e["labels"] = json!(null),
+            3 => e["content"]["fields"]["proc.aname[2]"] = json!(7),
+            4 => e["content"]["fields"]["proc.name"] = json!({"a": ["b", 1, true]}),
+            5 => e["content"]["fields"]["proc.cmdline"] = json!(["x", "y"]),
+            6 => {
+                e["content"]["fields"]["proc.n\u{e9}me"] = json!("q\"\\\n\u{e9}");
+                e["content"]["fields"]["user.name"] = json!("r\u{f6}\u{f6}t\t");
+            }
+            7 => e["content"]["fields"]["evt.type"] = json!(false),
+            _ => {}
+        }
+        e
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    /// The streaming reader's direct parser (`FastDe::read_level`) and the
+    /// serde visitors of the `Value` path make the same bundle and the
+    /// same warnings, for both STIX versions and `unmapped_fallback`.
+    #[test]
+    fn direct_reader_agrees_with_serde_visitors(events in proptest::collection::vec(awkward_event_strategy(), 1..5)) {
+        let text = serde_json::to_vec(&events).unwrap();
+        for (stix_2_1, unmapped_fallback) in [(false, false), (true, false), (false, true)] {
+            let config = Config { stix_2_1, unmapped_fallback, ..Config::default() };
+            let (out, warnings) = stream(&identity(), &text, &config, Format::Bundle);
+            let streamed: Value = serde_json::from_slice(&out).unwrap();
+            let (in_memory, mem_warnings) = stixshift_results::translate_values_with_warnings(
+                &identity(), &events, &config, FixedEnv::default()).unwrap();
+            prop_assert_eq!(streamed, in_memory);
+            let mem_warnings: Vec<String> = mem_warnings.iter().map(ToString::to_string).collect();
+            prop_assert_eq!(warnings, mem_warnings);
+        }
+    }
+}
