@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::Warning;
-use crate::fastjson::{FastDe, FastError};
+use crate::fastjson::{FastDe, FastError, KeyMemo};
 use crate::mapping::{Entry, Level, Node, ObjectTarget, Refs, ToStixMap, ValueCheck};
 use crate::preprocess::{self, ANAMES, FINDING_TYPE, NA, THREAT};
 use crate::timestamp;
@@ -211,8 +211,10 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
             kind,
             path,
         } = self;
+        let at = Child { level, kind, path };
         while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
-            match ctx.key(level, kind, path, &key) {
+            let facts = ctx.facts(level, kind, &key);
+            match ctx.key(at, &key, facts) {
                 Step::Descend(child) => {
                     let seed = LevelSeed {
                         ctx: &mut *ctx,
@@ -246,6 +248,17 @@ pub(crate) struct Child<'m> {
     pub(crate) path: u16,
 }
 
+/// What a key means in its level ([`Ctx::facts`]); readers may keep them
+/// for a key they see again at the same place ([`KeyMemo`]).
+#[derive(Clone, Copy)]
+pub(crate) struct KeyFacts {
+    /// The key's position in the map level.
+    node: Option<u32>,
+    child_kind: Kind,
+    finding_type: bool,
+    special: Special,
+}
+
 /// What a reader does with the value of a key, decided from the key alone.
 pub(crate) enum Step<'m> {
     /// A level to read key by key (an object is expected).
@@ -267,35 +280,48 @@ impl<'m, 'de> Ctx<'m, 'de> {
         }
     }
 
-    /// A key of the level `path` (of kind `kind`, map level `level`).
+    /// What the key `key` of a level of kind `kind` (map level `level`)
+    /// means, from the key alone: the same for the same three.
+    #[inline]
+    pub(crate) fn facts(&self, level: Option<&'m Level>, kind: Kind, key: &str) -> KeyFacts {
+        let pre_on = self.engine.preprocess;
+        KeyFacts {
+            node: level.and_then(|l| l.position(key)).map(|i| i as u32),
+            child_kind: match (kind, key) {
+                (Kind::Root, "content") => Kind::Content,
+                (Kind::Content, "fields") => Kind::Fields,
+                _ => Kind::Other,
+            },
+            finding_type: kind == Kind::Root && key == FINDING_TYPE,
+            special: if kind == Kind::Fields && pre_on {
+                Special::of(key)
+            } else {
+                Special::No
+            },
+        }
+    }
+
+    /// A key of the level `at`, with its [`Ctx::facts`].
     // `&Cow`, not `&str`: a level's key is kept (cloned, still borrowing
     // from the input when it did) for warnings about its fields.
     #[allow(clippy::ptr_arg)]
     #[inline]
-    pub(crate) fn key(
-        &mut self,
-        level: Option<&'m Level>,
-        kind: Kind,
-        path: u16,
-        key: &Cow<'de, str>,
-    ) -> Step<'m> {
-        let pre_on = self.engine.preprocess;
-        let node = level.and_then(|l| l.get(key));
-        let child_kind = match (kind, &**key) {
-            (Kind::Root, "content") => Kind::Content,
-            (Kind::Content, "fields") => Kind::Fields,
-            _ => Kind::Other,
+    pub(crate) fn key(&mut self, at: Child<'m>, key: &Cow<'de, str>, facts: KeyFacts) -> Step<'m> {
+        let node = match (at.level, facts.node) {
+            (Some(l), Some(i)) => Some(l.node(i as usize)),
+            _ => None,
         };
-        if kind == Kind::Root && key == FINDING_TYPE {
+        let child_kind = facts.child_kind;
+        if facts.finding_type {
             self.pre.has_finding_type = true;
         }
         let descend_level = match node {
             Some(Node::Level(l)) => Some(Some(l)),
-            None if pre_on && child_kind != Kind::Other => Some(None),
+            None if self.engine.preprocess && child_kind != Kind::Other => Some(None),
             _ => None,
         };
         if let Some(child_level) = descend_level {
-            self.paths.push((path, key.clone()));
+            self.paths.push((at.path, key.clone()));
             if child_kind == Kind::Fields {
                 self.pre.saw_fields = true;
             }
@@ -309,15 +335,10 @@ impl<'m, 'de> Ctx<'m, 'de> {
             Some(Node::Entries(es)) => Some(es.as_slice()),
             _ => None,
         };
-        let special = if kind == Kind::Fields && pre_on {
-            Special::of(key)
-        } else {
-            Special::No
-        };
-        if mapped.is_none() && special == Special::No && self.engine.fallback_type.is_none() {
+        if mapped.is_none() && facts.special == Special::No && self.engine.fallback_type.is_none() {
             return Step::Skip;
         }
-        Step::Value(mapped, special)
+        Step::Value(mapped, facts.special)
     }
 
     /// The value of a [`Step::Descend`] key was not an object (`found`
@@ -519,6 +540,7 @@ impl Engine {
     pub(crate) fn read_fast<'m: 'de, 'de>(
         &'m self,
         de: &mut FastDe<'de>,
+        memo: &mut KeyMemo,
     ) -> Result<Ops<'m, 'de>, FastError> {
         let mut ctx = Ctx::new(self);
         let root = Child {
@@ -526,7 +548,7 @@ impl Engine {
             kind: Kind::Root,
             path: 0,
         };
-        de.read_level(&mut ctx, root)?;
+        de.read_level(&mut ctx, root, memo)?;
         Ok(self.finish(ctx))
     }
 

@@ -15,7 +15,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::engine::{Child, Ctx, Step};
+use crate::engine::{Child, Ctx, KeyFacts, Kind, Step};
+use crate::mapping::Level;
 use crate::value::{json_specials, word_at, Val};
 
 /// Why the fast path did not produce a value.
@@ -303,6 +304,79 @@ enum Num {
     I(i64),
 }
 
+/// Levels of an event (by their order of appearance) whose keys a
+/// [`KeyMemo`] keeps, keys kept per level, and the longest key kept.
+const MEMO_LEVELS: usize = 16;
+const MEMO_KEYS: usize = 256;
+const MEMO_KEY_BYTES: usize = 128;
+
+/// The keys of each level of the last event a reader read, in order, with
+/// their [`KeyFacts`]: events of one source repeat their keys in the same
+/// order, so a key is mostly recognised by comparing its bytes with the one
+/// at the same place last time, without decoding it or looking it up in the
+/// map. Per reader (each thread has its own).
+#[derive(Default)]
+pub(crate) struct KeyMemo {
+    levels: Vec<LevelMemo>,
+}
+
+#[derive(Default)]
+pub(crate) struct LevelMemo {
+    /// The map level (its address) and the kind the keys were read as.
+    id: Option<(usize, Kind)>,
+    keys: Vec<(Box<str>, KeyFacts)>,
+}
+
+fn level_id(at: Child<'_>) -> (usize, Kind) {
+    (
+        at.level
+            .map_or(0, |l| std::ptr::from_ref::<Level>(l) as usize),
+        at.kind,
+    )
+}
+
+impl KeyMemo {
+    /// The keys last seen in the level `at` (empty if another level was
+    /// there, or none); given back with [`KeyMemo::put`].
+    fn take(&mut self, at: Child<'_>) -> LevelMemo {
+        let slot = usize::from(at.path);
+        match self.levels.get_mut(slot) {
+            Some(m) if m.id == Some(level_id(at)) => std::mem::take(m),
+            _ => LevelMemo {
+                id: Some(level_id(at)),
+                keys: Vec::new(),
+            },
+        }
+    }
+
+    fn put(&mut self, at: Child<'_>, m: LevelMemo) {
+        let slot = usize::from(at.path);
+        if slot >= MEMO_LEVELS {
+            return;
+        }
+        if self.levels.len() <= slot {
+            self.levels.resize_with(slot + 1, LevelMemo::default);
+        }
+        self.levels[slot] = m;
+    }
+}
+
+impl LevelMemo {
+    /// `k` (with its facts) was the level's key number `ord`, written
+    /// without escapes (its bytes in the input are the key).
+    fn remember(&mut self, ord: usize, k: &str, facts: KeyFacts) {
+        if k.len() > MEMO_KEY_BYTES || ord >= MEMO_KEYS || ord > self.keys.len() {
+            return;
+        }
+        let entry = (Box::from(k), facts);
+        if ord == self.keys.len() {
+            self.keys.push(entry);
+        } else {
+            self.keys[ord] = entry;
+        }
+    }
+}
+
 /// The direct reader of the streaming path: an event's keys handed to the
 /// engine's [`Ctx`] as the serde visitors hand them (`engine::LevelSeed`),
 /// without the serde calls in between.
@@ -315,11 +389,17 @@ impl<'de> FastDe<'de> {
         }
         self.pos += 1;
         let k = self.cow_str()?;
+        self.colon()?;
+        Ok(k)
+    }
+
+    #[inline]
+    fn colon(&mut self) -> Result<()> {
         if self.skip_ws()? != b':' {
             return Err(FastError::Bail);
         }
         self.pos += 1;
-        Ok(k)
+        Ok(())
     }
 
     #[inline]
@@ -330,22 +410,65 @@ impl<'de> FastDe<'de> {
         })
     }
 
+    /// At a key's opening quote: the key `known` if the input holds it
+    /// (then consumed up to its closing quote).
+    #[inline]
+    fn known_key(&mut self, known: &str) -> Option<&'de str> {
+        let start = self.pos + 1;
+        let end = start + known.len();
+        if self.s.get(start..end) != Some(known.as_bytes()) || self.s.get(end) != Some(&b'"') {
+            return None;
+        }
+        // Both ends are next to an ASCII quote: char boundaries.
+        let key = self.text.get(start..end)?;
+        self.pos = end + 1;
+        Some(key)
+    }
+
     /// The object at the current position, key by key into `ctx`, as the
-    /// level `at`; anything but an object gives up.
-    pub(crate) fn read_level<'m>(&mut self, ctx: &mut Ctx<'m, 'de>, at: Child<'m>) -> Result<()> {
+    /// level `at`; anything but an object gives up. Keys seen at the same
+    /// place in the previous event are recognised from `memo`.
+    pub(crate) fn read_level<'m>(
+        &mut self,
+        ctx: &mut Ctx<'m, 'de>,
+        at: Child<'m>,
+        memo: &mut KeyMemo,
+    ) -> Result<()> {
         if self.skip_ws()? != b'{' {
             return Err(FastError::Bail);
         }
         self.pos += 1;
         self.enter()?;
+        let mut level_memo = memo.take(at);
         let mut first = true;
+        let mut ord = 0;
         while self.next_item(b'}', &mut first)? {
-            let key = self.key()?;
-            match ctx.key(at.level, at.kind, at.path, &key) {
+            if self.skip_ws()? != b'"' {
+                return Err(FastError::Bail);
+            }
+            let known = level_memo
+                .keys
+                .get(ord)
+                .and_then(|(k, f)| Some((self.known_key(k)?, *f)));
+            let (key, facts) = match known {
+                Some((k, f)) => (Cow::Borrowed(k), f),
+                None => {
+                    self.pos += 1;
+                    let k = self.cow_str()?;
+                    let f = ctx.facts(at.level, at.kind, &k);
+                    if let Cow::Borrowed(plain) = k {
+                        level_memo.remember(ord, plain, f);
+                    }
+                    (k, f)
+                }
+            };
+            ord += 1;
+            self.colon()?;
+            match ctx.key(at, &key, facts) {
                 Step::Descend(child) => {
                     let found = match self.skip_ws()? {
                         b'{' => {
-                            self.read_level(ctx, child)?;
+                            self.read_level(ctx, child, memo)?;
                             continue;
                         }
                         b'"' => "a string",
@@ -365,6 +488,7 @@ impl<'de> FastDe<'de> {
             }
         }
         self.depth -= 1;
+        memo.put(at, level_memo);
         ctx.end_level(at.level, at.kind, at.path);
         Ok(())
     }
@@ -532,6 +656,27 @@ mod tests {
                     assert_eq!(got.unwrap_err(), FastError::Bail, "{text:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_known_key_matches_whole_keys_only() {
+        for (text, known, hit) in [
+            ("\"proc.name\":1", "proc.name", true),
+            ("\"proc.name2\":1", "proc.name", false),
+            ("\"proc.name :\":1", "proc.name", false),
+            ("\"proc.nam\":1", "proc.name", false),
+            ("\"proc.nam\\u0065\":1", "proc.name", false),
+            ("\"proc.na", "proc.name", false),
+        ] {
+            let mut de = FastDe::new(text);
+            let got = de.known_key(known);
+            assert_eq!(got.is_some(), hit, "{text}");
+            assert_eq!(
+                de.position(),
+                if hit { known.len() + 2 } else { 0 },
+                "{text}"
+            );
         }
     }
 

@@ -94,6 +94,18 @@ impl Level {
         self.index.get(key).map(|i| &self.nodes[i])
     }
 
+    /// Where `key`'s node is in this level ([`Level::node`]).
+    #[inline]
+    pub(crate) fn position(&self, key: &str) -> Option<usize> {
+        self.index.get(key)
+    }
+
+    /// The node at `i`, a [`Level::position`] of this level.
+    #[inline]
+    pub(crate) fn node(&self, i: usize) -> &Node {
+        &self.nodes[i]
+    }
+
     fn insert(&mut self, key: &str, node: Node) {
         match self.index.get(key) {
             // A repeated key in the map file: the last one wins, like a JSON object.

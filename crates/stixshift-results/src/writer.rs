@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::engine::{Engine, FinalProp, Name, Op, Ops, Pool, Translated};
 use crate::env::Env;
 use crate::error::{ResultsError, Warning};
-use crate::fastjson::{FastDe, FastError};
+use crate::fastjson::{FastDe, FastError, KeyMemo};
 use crate::mapping;
 use crate::template::{Template, Templates, HOLE_ID, HOLE_NOW};
 use crate::value::{newline, write_compact, write_pretty, write_str, write_str_utf8, Val};
@@ -151,6 +151,8 @@ pub struct BundleWriter<W: Write, E: Env> {
     spare: Vec<Vec<u8>>,
     /// STIX 2.0 observed-data templates by the operations that make them.
     templates: Templates,
+    /// The fast reader's keys of the last event.
+    key_memo: KeyMemo,
     /// Templates off (tests compare the two ways).
     no_templates: bool,
 }
@@ -259,6 +261,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             workers: Vec::new(),
             spare: Vec::new(),
             templates: Templates::default(),
+            key_memo: KeyMemo::default(),
             no_templates: !config.templates,
         })
     }
@@ -299,6 +302,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 workers: Vec::new(),
                 spare: Vec::new(),
                 templates: Templates::default(),
+                key_memo: KeyMemo::default(),
                 no_templates: self.no_templates,
             });
         }
@@ -436,7 +440,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
     ) -> Result<(usize, Result<Vec<Warning>, ResultsError>), FastError> {
         let mut de = FastDe::new(window);
         let engine = self.engine.clone();
-        let ops = engine.read_fast(&mut de)?;
+        let ops = engine.read_fast(&mut de, &mut self.key_memo)?;
         let used = de.position();
         if whole && !window[used..].trim().is_empty() {
             return Ok((

@@ -955,3 +955,53 @@ proptest! {
         }
     }
 }
+
+/// The fast reader recognises a key by comparing its bytes with the key at
+/// the same place in the previous event: a longer or shorter key, an
+/// escaped spelling of the same key, or another level at that place
+/// (`content` missing) must each be read as what it is.
+#[test]
+fn keys_remembered_from_the_last_event_are_not_mistaken() {
+    let text = r#"[
+        {"content": {"fields": {"proc.name": "a", "user.name": "u"}}, "labels": {"host.hostName": "h"}},
+        {"content": {"fields": {"proc.name2": "b", "user.nam": "v"}}, "labels": {"host.hostName": "h"}},
+        {"content": {"fields": {"proc.nam\u0065": "c", "user.name": "w"}}, "labels": {"host.hostName": "h"}},
+        {"labels": {"proc.name": "x", "host.hostName": "g"}, "content": {"fields": {"host.hostName": "y"}}},
+        {"content": {"fields": {"proc.name": "d", "user.name": "u2"}}, "labels": {"host.hostName": "h2"}}
+    ]"#;
+    let events: Vec<Value> = serde_json::from_str(text).unwrap();
+    for unmapped_fallback in [false, true] {
+        let config = Config {
+            unmapped_fallback,
+            ..Config::default()
+        };
+        let (out, warnings) = stream(&identity(), text.as_bytes(), &config, Format::Bundle);
+        let streamed: Value = serde_json::from_slice(&out).unwrap();
+        let (in_memory, mem_warnings) = stixshift_results::translate_values_with_warnings(
+            &identity(),
+            &events,
+            &config,
+            FixedEnv::default(),
+        )
+        .unwrap();
+        assert_eq!(streamed, in_memory);
+        let mem_warnings: Vec<String> = mem_warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(warnings, mem_warnings);
+        let names: Vec<&str> = streamed["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .skip(1)
+            .map(|od| {
+                od["objects"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .find(|o| o["type"] == "process")
+                    .and_then(|p| p["name"].as_str())
+                    .unwrap_or("-")
+            })
+            .collect();
+        assert_eq!(names, ["a", "-", "c", "-", "d"], "{streamed}");
+    }
+}
