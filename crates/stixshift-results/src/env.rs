@@ -17,6 +17,14 @@ pub trait Env {
     fn fork(&self) -> Option<Box<dyn Env + Send>> {
         None
     }
+    /// [`Env::now`] appended to `out` (environments may avoid the `String`).
+    fn push_now(&mut self, out: &mut String) {
+        out.push_str(&self.now());
+    }
+    /// [`Env::uuid4`] appended to `out` (environments may avoid the `String`).
+    fn push_uuid4(&mut self, out: &mut String) {
+        out.push_str(&self.uuid4());
+    }
 }
 
 impl<E: Env + ?Sized> Env for Box<E> {
@@ -28,6 +36,12 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
     fn fork(&self) -> Option<Box<dyn Env + Send>> {
         (**self).fork()
+    }
+    fn push_now(&mut self, out: &mut String) {
+        (**self).push_now(out);
+    }
+    fn push_uuid4(&mut self, out: &mut String) {
+        (**self).push_uuid4(out);
     }
 }
 
@@ -126,11 +140,16 @@ thread_local! {
 
 /// Hyphenated lower-case form of a UUID given as bytes, version 4 and the
 /// RFC 4122 variant set.
-fn format_uuid4(mut b: [u8; 16]) -> String {
+fn format_uuid4(b: [u8; 16]) -> String {
+    let mut s = String::with_capacity(36);
+    push_uuid4(&mut s, b);
+    s
+}
+
+fn push_uuid4(s: &mut String, mut b: [u8; 16]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let mut s = String::with_capacity(36);
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
             s.push('-');
@@ -138,7 +157,22 @@ fn format_uuid4(mut b: [u8; 16]) -> String {
         s.push(char::from(HEX[usize::from(byte >> 4)]));
         s.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
-    s
+}
+
+fn unix_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// 16 random bytes from this thread's generator.
+fn random16() -> [u8; 16] {
+    RNG.with(|r| {
+        r.borrow_mut()
+            .get_or_insert_with(ChaCha20::from_os)
+            .bytes16()
+    })
 }
 
 thread_local! {
@@ -148,25 +182,25 @@ thread_local! {
 
 impl Env for SystemEnv {
     fn now(&mut self) -> String {
-        let ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let mut s = String::new();
+        self.push_now(&mut s);
+        s
+    }
+    fn uuid4(&mut self) -> String {
+        format_uuid4(random16())
+    }
+    fn push_uuid4(&mut self, out: &mut String) {
+        push_uuid4(out, random16());
+    }
+    fn push_now(&mut self, out: &mut String) {
+        let ms = unix_millis();
         NOW.with(|n| {
             let mut n = n.borrow_mut();
             if n.0 != ms {
                 *n = (ms, format_unix_millis(ms));
             }
-            n.1.clone()
-        })
-    }
-    fn uuid4(&mut self) -> String {
-        let bytes = RNG.with(|r| {
-            r.borrow_mut()
-                .get_or_insert_with(ChaCha20::from_os)
-                .bytes16()
+            out.push_str(&n.1);
         });
-        format_uuid4(bytes)
     }
     fn fork(&self) -> Option<Box<dyn Env + Send>> {
         // Each thread keys its own generator; the clock is shared.
@@ -207,6 +241,9 @@ impl Env for FixedEnv {
         self.counter += 1;
         format!("00000000-0000-4000-8000-{:012x}", self.counter)
     }
+    fn push_now(&mut self, out: &mut String) {
+        out.push_str(&self.now);
+    }
 }
 
 #[cfg(test)]
@@ -234,7 +271,17 @@ mod tests {
     #[test]
     fn system_uuids_are_v4_and_distinct() {
         let mut env = SystemEnv;
-        let ids: Vec<String> = (0..1000).map(|_| env.uuid4()).collect();
+        // Half as Strings, half appended after a prefix (as the writer does).
+        let ids: Vec<String> = (0..1000)
+            .map(|i| {
+                if i % 2 == 0 {
+                    return env.uuid4();
+                }
+                let mut s = String::from("observed-data--");
+                env.push_uuid4(&mut s);
+                s.split_off("observed-data--".len())
+            })
+            .collect();
         let set: std::collections::HashSet<&String> = ids.iter().collect();
         assert_eq!(set.len(), ids.len());
         for id in &ids {
@@ -243,5 +290,17 @@ mod tests {
             assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
             assert_eq!(&u.hyphenated().to_string(), id);
         }
+    }
+
+    #[test]
+    fn system_now_appended_is_now() {
+        let mut env = SystemEnv;
+        let mut s = String::from("x");
+        env.push_now(&mut s);
+        let now = env.now();
+        // The same millisecond, or the next ones.
+        assert!(s[1..] <= *now, "{s} {now}");
+        assert!(crate::timestamp::is_stix_timestamp(&s[1..]), "{s}");
+        assert_eq!(s.len(), 1 + now.len());
     }
 }

@@ -153,6 +153,8 @@ pub struct BundleWriter<W: Write, E: Env> {
     templates: Templates,
     /// The fast reader's keys of the last event.
     key_memo: KeyMemo,
+    /// The observed-data id and time being written (buffers reused).
+    id_now: (String, String),
     /// Templates off (tests compare the two ways).
     no_templates: bool,
 }
@@ -262,6 +264,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             spare: Vec::new(),
             templates: Templates::default(),
             key_memo: KeyMemo::default(),
+            id_now: Default::default(),
             no_templates: !config.templates,
         })
     }
@@ -303,6 +306,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 spare: Vec::new(),
                 templates: Templates::default(),
                 key_memo: KeyMemo::default(),
+                id_now: Default::default(),
                 no_templates: self.no_templates,
             });
         }
@@ -555,9 +559,15 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             self.stats.skipped += 1;
         } else {
             self.start();
-            let now = self.env.now();
-            let od_id = format!("observed-data--{}", self.env.uuid4());
+            // Both in buffers kept from event to event.
+            let (mut od_id, mut now) = std::mem::take(&mut self.id_now);
+            od_id.clear();
+            od_id.push_str("observed-data--");
+            self.env.push_uuid4(&mut od_id);
+            now.clear();
+            self.env.push_now(&mut now);
             write(self, &od_id, &now);
+            self.id_now = (od_id, now);
             self.stats.observed_data += 1;
             // Written in blocks of at least FLUSH_AT bytes (big enough for
             // the caller's BufWriter to pass them through without a copy).
