@@ -162,9 +162,7 @@ pub(crate) enum Kind {
 
 struct LevelSeed<'a, 'm, 'de> {
     ctx: &'a mut Ctx<'m, 'de>,
-    level: Option<&'m Level>,
-    kind: Kind,
-    path: u16,
+    at: Child<'m>,
 }
 
 /// What the root seed saw when the element was not an object.
@@ -205,22 +203,14 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
         Ok(Some(NotObject("an array")))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let LevelSeed {
-            ctx,
-            level,
-            kind,
-            path,
-        } = self;
-        let at = Child { level, kind, path };
+        let LevelSeed { ctx, at } = self;
         while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
-            let facts = ctx.facts(level, kind, &key);
+            let facts = ctx.facts(at.level, at.kind, &key);
             match ctx.key(at, &key, facts) {
                 Step::Descend(child) => {
                     let seed = LevelSeed {
                         ctx: &mut *ctx,
-                        level: child.level,
-                        kind: child.kind,
-                        path: child.path,
+                        at: child,
                     };
                     if let Some(NotObject(found)) = map.next_value_seed(seed)? {
                         ctx.not_object(child, found);
@@ -231,11 +221,11 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
                 }
                 Step::Value(mapped, special) => {
                     let val = map.next_value()?;
-                    ctx.value(kind, path, key, mapped, special, val);
+                    ctx.value(at.kind, at.path, key, mapped, special, val);
                 }
             }
         }
-        ctx.end_level(level, kind, path);
+        ctx.end_level(at.level, at.kind, at.path);
         Ok(None)
     }
 }
@@ -518,9 +508,7 @@ impl Engine {
         let mut ctx = Ctx::new(self);
         let seed = LevelSeed {
             ctx: &mut ctx,
-            level: Some(&self.map.root),
-            kind: Kind::Root,
-            path: 0,
+            at: self.root(),
         };
         if let Some(NotObject(k)) = seed.deserialize(d)? {
             return Ok(Ops {
@@ -543,13 +531,17 @@ impl Engine {
         memo: &mut KeyMemo,
     ) -> Result<Ops<'m, 'de>, FastError> {
         let mut ctx = Ctx::new(self);
-        let root = Child {
+        de.read_level(&mut ctx, self.root(), memo)?;
+        Ok(self.finish(ctx))
+    }
+
+    /// The event itself, the level readers start from.
+    fn root(&self) -> Child<'_> {
+        Child {
             level: Some(&self.map.root),
             kind: Kind::Root,
             path: 0,
-        };
-        de.read_level(&mut ctx, root, memo)?;
-        Ok(self.finish(ctx))
+        }
     }
 
     /// The event's keys are read: the pre-processing's derived keys, then the value phase.

@@ -1,14 +1,15 @@
 //! A fast, conservative JSON reader for the streaming path.
 //!
 //! It reads one event straight out of the input buffer (no copy, strings
-//! borrowed) and hands the engine the keys and values the serde visitors of
-//! `crate::engine` hand it on the `serde_json` path, through the same
-//! [`Ctx`] steps, so the translation is the same. It accepts a strict subset of what `serde_json`
-//! accepts and produces the same values for it; anything else (floats,
-//! surrogate escapes, deep nesting, any syntax error, ...) makes it give up
-//! with [`FastError::Bail`], and the caller translates the event again with
-//! `serde_json` (which then reports errors in its own words). It never has to
-//! decide between "malformed" and "valid but unusual".
+//! borrowed) and hands the engine the keys and values that the serde
+//! visitors of `crate::engine` hand it on the `serde_json` path, through the
+//! same [`Ctx`] steps, so the translation is the same. It accepts a strict
+//! subset of what `serde_json` accepts and produces the same values for it;
+//! anything else (floats, surrogate escapes, deep nesting, any syntax error,
+//! an element that is not an object, ...) makes it give up with
+//! [`FastError::Bail`], and the caller translates the event again with
+//! `serde_json` (which then reports errors in its own words). It never has
+//! to decide between "malformed" and "valid but unusual".
 //!
 //! When the buffer ends inside the value it answers [`FastError::NeedMore`].
 
@@ -321,7 +322,7 @@ pub(crate) struct KeyMemo {
 }
 
 #[derive(Default)]
-pub(crate) struct LevelMemo {
+struct LevelMemo {
     /// The map level (its address) and the kind the keys were read as.
     id: Option<(usize, Kind)>,
     keys: Vec<(Box<str>, KeyFacts)>,
