@@ -263,8 +263,14 @@ impl<'m, 'de> Ctx<'m, 'de> {
     pub(crate) fn new(engine: &'m Engine) -> Self {
         Ctx {
             engine,
-            items: Vec::with_capacity(48),
-            paths: vec![(0, Cow::Borrowed(""))],
+            items: Vec::with_capacity(64),
+            // The event, `content`, `content.fields`, `labels` and a few
+            // more without growing.
+            paths: {
+                let mut p = Vec::with_capacity(8);
+                p.push((0, Cow::Borrowed("")));
+                p
+            },
             pre: Pre::default(),
             warnings: Vec::new(),
         }
