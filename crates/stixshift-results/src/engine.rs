@@ -249,6 +249,19 @@ pub(crate) struct KeyFacts {
     special: Special,
 }
 
+#[cfg(test)]
+impl KeyFacts {
+    /// Facts of a key that means nothing in its level.
+    pub(crate) fn none() -> Self {
+        KeyFacts {
+            node: None,
+            child_kind: Kind::Other,
+            finding_type: false,
+            special: Special::No,
+        }
+    }
+}
+
 /// What a reader does with the value of a key, decided from the key alone.
 pub(crate) enum Step<'m> {
     /// A level to read key by key (an object is expected).

@@ -323,7 +323,8 @@ pub(crate) struct KeyMemo {
 
 #[derive(Default)]
 struct LevelMemo {
-    /// The map level (its address) and the kind the keys were read as.
+    /// The map level (its address) and the kind the keys were read as;
+    /// `None`: a level whose keys are not kept.
     id: Option<(usize, Kind)>,
     keys: Vec<(Box<str>, KeyFacts)>,
 }
@@ -337,17 +338,25 @@ fn level_id(at: Child<'_>) -> (usize, Kind) {
 }
 
 impl KeyMemo {
-    /// The keys last seen in the level `at` (empty if another level was
-    /// there, or none); given back with [`KeyMemo::put`].
+    /// The keys last seen in the level `at` (none if another level was
+    /// there); given back with [`KeyMemo::put`]. Levels past the first
+    /// [`MEMO_LEVELS`] get a memo that remembers nothing.
     fn take(&mut self, at: Child<'_>) -> LevelMemo {
         let slot = usize::from(at.path);
-        match self.levels.get_mut(slot) {
-            Some(m) if m.id == Some(level_id(at)) => std::mem::take(m),
-            _ => LevelMemo {
-                id: Some(level_id(at)),
-                keys: Vec::new(),
-            },
+        if slot >= MEMO_LEVELS {
+            return LevelMemo::default();
         }
+        let id = Some(level_id(at));
+        let mut m = self
+            .levels
+            .get_mut(slot)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        if m.id != id {
+            m.id = id;
+            m.keys.clear();
+        }
+        m
     }
 
     fn put(&mut self, at: Child<'_>, m: LevelMemo) {
@@ -366,7 +375,11 @@ impl LevelMemo {
     /// `k` (with its facts) was the level's key number `ord`, written
     /// without escapes (its bytes in the input are the key).
     fn remember(&mut self, ord: usize, k: &str, facts: KeyFacts) {
-        if k.len() > MEMO_KEY_BYTES || ord >= MEMO_KEYS || ord > self.keys.len() {
+        if self.id.is_none()
+            || k.len() > MEMO_KEY_BYTES
+            || ord >= MEMO_KEYS
+            || ord > self.keys.len()
+        {
             return;
         }
         let entry = (Box::from(k), facts);
@@ -679,6 +692,32 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn the_memo_keeps_the_first_levels_only_and_forgets_a_replaced_level() {
+        let level = |path, kind| Child {
+            level: None,
+            kind,
+            path,
+        };
+        let facts = KeyFacts::none();
+        let mut memo = KeyMemo::default();
+        for (path, kept) in [(0u16, true), (15, true), (16, false), (400, false)] {
+            let at = level(path, Kind::Other);
+            let mut m = memo.take(at);
+            m.remember(0, "proc.name", facts);
+            // Not even copied for a level that is not kept.
+            assert_eq!(m.keys.len(), usize::from(kept), "level {path}");
+            memo.put(at, m);
+            assert_eq!(memo.take(at).keys.len(), usize::from(kept), "level {path}");
+        }
+        let at = level(3, Kind::Other);
+        let mut m = memo.take(at);
+        m.remember(0, "proc.name", facts);
+        memo.put(at, m);
+        // Another kind of level at the same place starts empty.
+        assert!(memo.take(level(3, Kind::Fields)).keys.is_empty());
     }
 
     #[test]
