@@ -66,6 +66,22 @@ pub fn query_config<'a>(
     }
 }
 
+/// Run CPU-bound work (results translation: up to `result_limit` or the
+/// body limit's worth of events) on a blocking thread, so that an async
+/// caller's other tasks and its timeouts go on meanwhile. A panic there
+/// unwinds on in the caller, as if the work had run in place.
+pub async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => Err(Error::Internal(format!("the work did not finish: {e}"))),
+        },
+    }
+}
+
 /// The results-translation settings for these options.
 pub fn results_config(options: &Options) -> stixshift_results::Config {
     stixshift_results::Config {

@@ -201,12 +201,16 @@ pub async fn run_with(
             let transmitted = crate::env::clock_ms();
             // The translator applies the pre-processing itself (`Config::preprocess`).
             let config = crate::connector::results_config(&conn.options);
-            let (mut bundle, warnings) = stixshift_results::translate_values_with_warnings(
-                &identity,
-                &page.events,
-                &config,
-                stixshift_results::SystemEnv,
-            )?;
+            let events = page.events;
+            let (mut bundle, warnings) = crate::connector::off_runtime(move || {
+                Ok(stixshift_results::translate_values_with_warnings(
+                    &identity,
+                    &events,
+                    &config,
+                    stixshift_results::SystemEnv,
+                )?)
+            })
+            .await?;
             for w in warnings {
                 warn(&w.to_string());
             }

@@ -82,9 +82,7 @@ pub(super) async fn handle(state: &HostState, path: &str, body: Value) -> Result
             let options = translation_options(&body)?;
             let identity = identity(state, &body)?;
             let config = connector::results_config(&options);
-            let log = state.inner.log.clone();
-            // CPU-bound (up to the body limit's worth of events): off the
-            // runtime's workers, so other requests and the timeout go on.
+            // Parsing and translating are CPU-bound: off the runtime's workers.
             let work = move || {
                 let parsed: Value;
                 let data = match field(&body, "data")? {
@@ -101,24 +99,20 @@ pub(super) async fn handle(state: &HostState, path: &str, body: Value) -> Result
                 let events = data.as_array().ok_or_else(|| {
                     Error::InvalidArgument("`data` must be a JSON array of events".to_owned())
                 })?;
-                let (bundle, warnings) = stixshift_results::translate_values_with_warnings(
+                Ok(stixshift_results::translate_values_with_warnings(
                     &identity,
                     events,
                     &config,
                     stixshift_results::SystemEnv,
-                )?;
-                // One line per request, however many events had warnings.
-                if let Some(first) = warnings.first() {
-                    log(&format!(
-                        "stixshift host: path=/translate_results warnings={} first: {first}",
-                        warnings.len()
-                    ));
-                }
-                Ok(bundle)
+                )?)
             };
-            tokio::task::spawn_blocking(work)
-                .await
-                .map_err(|e| Error::Internal(format!("results translation failed: {e}")))?
+            let (bundle, warnings) = connector::off_runtime(work).await?;
+            let mut summary = WarningSummary::default();
+            for w in &warnings {
+                summary.note(&w.to_string());
+            }
+            summary.log(state, path);
+            Ok(bundle)
         }
         _ => transmission(state, path, &body).await,
     }
@@ -169,7 +163,37 @@ async fn transmission(state: &HostState, path: &str, body: &Value) -> Result<Val
             metadata,
         },
     };
-    let log = &state.inner.log;
-    let mut warn = |w: &str| log(&format!("stixshift host: warning: {w}"));
-    crate::transmit::run_with(|| state.client(&conn), &conn, op, &mut warn).await
+    let mut summary = WarningSummary::default();
+    let result =
+        crate::transmit::run_with(|| state.client(&conn), &conn, op, &mut |w| summary.note(w))
+            .await;
+    summary.log(state, path);
+    result
+}
+
+/// A request's warnings (one per event at most, so up to `result_limit`
+/// of them), logged as one line when the request is done: how many, and
+/// the first. Warnings name fields, never their values.
+#[derive(Default)]
+struct WarningSummary {
+    count: usize,
+    first: Option<String>,
+}
+
+impl WarningSummary {
+    fn note(&mut self, w: &str) {
+        self.count += 1;
+        if self.first.is_none() {
+            self.first = Some(w.to_owned());
+        }
+    }
+
+    fn log(self, state: &HostState, path: &str) {
+        if let Some(first) = self.first {
+            (state.inner.log)(&format!(
+                "stixshift host: path={path} warnings={} first: {first}",
+                self.count
+            ));
+        }
+    }
 }

@@ -1125,8 +1125,7 @@ async fn load_200_concurrent_clients() {
     sim.shutdown().await;
 }
 
-/// Translation warnings are logged, one line per request (never the body),
-/// and results translation runs off the runtime's workers.
+/// Translation warnings are logged, one line per request (never the body).
 #[tokio::test]
 async fn translate_results_logs_its_warnings_once() {
     let (r, lines) = router_with(config());
@@ -1143,4 +1142,47 @@ async fn translate_results_logs_its_warnings_once() {
     assert!(warned[0].contains("warnings=2"), "{warned:?}");
     assert!(warned[0].contains("proc.pid"), "{warned:?}");
     assert!(!warned[0].contains("not-a-pid"), "{warned:?}");
+}
+
+/// `results_stix` logs its translation warnings like `/translate_results`:
+/// one line for the request, however many events warned (it was a line per
+/// warning, up to `result_limit` of them).
+#[tokio::test]
+async fn results_stix_logs_its_warnings_once() {
+    let mut evs = events();
+    for e in evs.iter_mut().take(3) {
+        e["content"]["fields"]["proc.pid"] = json!("not-a-pid");
+    }
+    let sim = simulator(evs).await;
+    let dest = destination(&sim, DEFAULT_TOKEN);
+    let (r, lines) = router_with(config());
+    let (status, bundle) = post(
+        &r,
+        "/create_results_stix_connection",
+        &with(
+            &dest,
+            &json!({"search_id": search_id(), "offset": 0, "length": 12, "data_source": identity()}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    // The query's window holds 11 of the 12 events (the last is at its end).
+    assert_eq!(observed_count(&bundle), 11);
+    let lines = lines.lock().unwrap().clone();
+    let warned: Vec<&String> = lines.iter().filter(|l| l.contains("warnings=")).collect();
+    assert_eq!(warned.len(), 1, "{lines:#?}");
+    assert!(
+        warned[0].contains("path=/create_results_stix_connection")
+            && warned[0].contains("warnings=3")
+            && warned[0].contains("proc.pid"),
+        "{warned:?}"
+    );
+    assert!(!warned[0].contains("not-a-pid"), "{warned:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.contains("stixshift host: warning:")),
+        "{lines:#?}"
+    );
+    sim.shutdown().await;
 }
