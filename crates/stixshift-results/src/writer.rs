@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::engine::{Engine, FinalProp, Name, Op, Ops, Pool, Translated};
 use crate::env::Env;
 use crate::error::{ResultsError, Warning};
-use crate::fastjson::{FastDe, FastError, KeyMemo};
+use crate::fastjson::{skip_ws, FastDe, FastError, KeyMemo};
 use crate::mapping;
 use crate::template::{Template, Templates, HOLE_ID, HOLE_NOW};
 use crate::value::{newline, write_compact, write_pretty, write_str, write_str_utf8, Val};
@@ -446,14 +446,10 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         let engine = self.engine.clone();
         let ops = engine.read_fast(&mut de, &mut self.key_memo)?;
         let used = de.position();
-        if whole && !window[used..].trim().is_empty() {
-            return Ok((
-                used,
-                Err(ResultsError::BadEvent {
-                    index: self.stats.events,
-                    detail: "trailing characters after the event".to_owned(),
-                }),
-            ));
+        // Anything but JSON white space after the event: serde_json's path
+        // decides (and words the error).
+        if whole && skip_ws(window.as_bytes(), used) != window.len() {
+            return Err(FastError::Bail);
         }
         Ok((used, self.write_ops(&engine, ops)))
     }
@@ -1093,5 +1089,77 @@ mod tests {
             outputs.push(out);
         }
         assert_eq!(outputs[0], outputs[1]);
+    }
+
+    fn writer<'a>(
+        out: &'a mut Vec<u8>,
+        config: &Config,
+    ) -> BundleWriter<&'a mut Vec<u8>, FixedEnv> {
+        let identity =
+            serde_json::json!({"type": "identity", "id": "identity--x", "name": "sysdig"});
+        BundleWriter::new(out, &identity, config, FixedEnv::default(), Format::Ndjson).unwrap()
+    }
+
+    /// The output tests compare the fast reader with serde_json's path, so
+    /// a fast reader that gave up on everything would pass them: here it
+    /// must take the golden varied events and awkward ones itself, and
+    /// write what serde_json's path writes.
+    #[test]
+    fn the_fast_reader_takes_ordinary_and_awkward_events() {
+        let varied: Vec<serde_json::Value> =
+            serde_json::from_str(include_str!("../tests/golden/varied.events.json")).unwrap();
+        let mut texts: Vec<String> = varied.iter().map(ToString::to_string).collect();
+        texts.extend(
+            [
+                r#"{"content": "not an object", "labels": {"host.hostName": "h"}}"#,
+                r#"{"content": {"fields": [1, {"proc.name": "x"}]}}"#,
+                r#"{"labels": null, "content": {"fields": {"proc.name": "x"}}}"#,
+                r#"{"content": {"fields": {"proc.name": "x", "proc.aname[2]": 7}}}"#,
+                r#"{"content": {"fields": {"proc.name": {"a": ["b", 1, true, null]}}}}"#,
+                r#"{"content": {"fields": {"proc.n\u0061me": "q\"\\\n\u00e9", "user.name": "r\u00f6\u00f6t"}}}"#,
+                r#"{"content": {"fields": {"evt.type": false, "proc.name": "x"}}}"#,
+            ]
+            .map(str::to_owned),
+        );
+        for unmapped_fallback in [false, true] {
+            let config = Config {
+                unmapped_fallback,
+                ..Config::default()
+            };
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            let (mut wf, mut ws) = (writer(&mut fast, &config), writer(&mut slow, &config));
+            for t in &texts {
+                let taken = wf.write_event_fast(t, true);
+                assert!(
+                    matches!(taken, Ok((n, Ok(_))) if n <= t.len()),
+                    "the fast reader gave up on {t}"
+                );
+                ws.write_event_slice(t.as_bytes()).unwrap();
+            }
+            wf.finish().unwrap();
+            ws.finish().unwrap();
+            assert_eq!(String::from_utf8(fast), String::from_utf8(slow));
+        }
+    }
+
+    /// After an event given whole, only JSON white space may follow;
+    /// anything else (Unicode white space included) is serde_json's to
+    /// judge and word.
+    #[test]
+    fn text_after_a_whole_event_is_judged_as_serde_json_does() {
+        let config = Config::default();
+        let mut out = Vec::new();
+        let mut w = writer(&mut out, &config);
+        let event = r#"{"content": {"fields": {"proc.name": "x"}}}"#;
+        assert!(w.write_event_json(&format!("{event} \n\t\r")).is_ok());
+        for tail in ["\u{c}", "\u{a0}", " x", "{}"] {
+            let text = format!("{event}{tail}");
+            assert!(
+                matches!(w.write_event_fast(&text, true), Err(FastError::Bail)),
+                "{tail:?}"
+            );
+            let err = w.write_event_json(&text).unwrap_err().to_string();
+            assert!(err.contains("trailing"), "{tail:?}: {err}");
+        }
     }
 }
