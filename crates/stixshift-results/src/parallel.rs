@@ -83,7 +83,10 @@ fn cut_points(w: &[u8], parts: usize) -> Vec<usize> {
     let finder = memmem::Finder::new(sig);
     for k in 1..parts {
         let mut from = (k * w.len() / parts).max(starts[starts.len() - 1] + 1);
-        while let Some(i) = w.get(from..).and_then(|rest| finder.find(rest)) {
+        let found = loop {
+            let Some(i) = w.get(from..).and_then(|rest| finder.find(rest)) else {
+                break false;
+            };
             let p = from + i;
             let mut q = p;
             while q > 0 && is_ws(w[q - 1]) {
@@ -91,9 +94,13 @@ fn cut_points(w: &[u8], parts: usize) -> Vec<usize> {
             }
             if q > 0 && w[q - 1] == b',' {
                 starts.push(p);
-                break;
+                break true;
             }
             from = p + 1;
+        };
+        // Later parts would search a part of what was just searched.
+        if !found {
+            break;
         }
     }
     starts
@@ -143,11 +150,15 @@ fn run_part(worker: &mut Worker, w: &str, starts: &[usize], k: usize) -> PartOut
 
 /// The element at the start of `rest`, translated through
 /// serde_json: the bytes it took and its warnings; `None` if it is
-/// incomplete or fails.
+/// incomplete or fails. An element that reaches the end of the window may
+/// go on past it (a number: `12` of `123`), so it is incomplete too.
 fn slow_event(worker: &mut Worker, rest: &str) -> Option<(usize, Vec<Warning>)> {
     let mut values = serde_json::Deserializer::from_str(rest).into_iter::<IgnoredAny>();
     values.next()?.ok()?;
     let used = values.byte_offset();
+    if used >= rest.len() {
+        return None;
+    }
     let warnings = worker.write_event_slice(&rest.as_bytes()[..used]).ok()?;
     Some((used, warnings))
 }
@@ -358,6 +369,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_element_ending_with_the_window_is_left_for_later() {
+        let identity = serde_json::json!({"type": "identity", "id": "identity--x", "name": "n"});
+        let env: Box<dyn crate::env::Env + Send> = Box::new(crate::env::SystemEnv);
+        let mut w = Worker::new(
+            std::io::sink(),
+            &identity,
+            &crate::writer::Config::default(),
+            env,
+            crate::writer::Format::Ndjson,
+        )
+        .unwrap();
+        // `12` may be the start of `123`: not taken.
+        assert!(slow_event(&mut w, "12").is_none());
+        assert!(slow_event(&mut w, "1.5").is_none());
+        // Complete once something follows it.
+        let (used, warnings) = slow_event(&mut w, "12, {").unwrap();
+        assert_eq!(used, 2);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(slow_event(&mut w, "{\"a\": 1.5}]").map(|t| t.0), Some(10));
+    }
+
+    #[test]
     fn signature_is_the_first_key() {
         assert_eq!(signature(br#"{"id":1}"#), Some(&br#"{"id""#[..]));
         assert_eq!(signature(b"{\n    \"id\": 1}"), Some(&b"{\n    \"id\""[..]));
@@ -376,5 +409,21 @@ mod tests {
             assert!(w[*c..].starts_with(br#"{"id""#), "{c}");
         }
         assert!(cuts.windows(2).all(|p| p[0] < p[1]));
+        // Elements each holding an object with the same first key after a
+        // `:` (not an element): every cut is an element's start, one per part.
+        let elements: Vec<String> = (0..8)
+            .map(|i| format!(r#"{{"id":{i},"pad":"{}","n":{{"id":0}}}}"#, "p".repeat(20)))
+            .collect();
+        let text = elements.join(",");
+        let mut starts = vec![0];
+        for e in &elements[..7] {
+            starts.push(starts[starts.len() - 1] + e.len() + 1);
+        }
+        let cuts = cut_points(text.as_bytes(), 3);
+        assert_eq!(cuts.len(), 3, "{cuts:?}");
+        assert!(
+            cuts.iter().all(|c| starts.contains(c)),
+            "{cuts:?} {starts:?}"
+        );
     }
 }

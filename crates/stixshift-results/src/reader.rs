@@ -357,6 +357,8 @@ fn read_events<R: Read, W: Write, E: Env>(
     let mut index = 0usize;
     let mut expect_value = false;
     let mut slow = false;
+    // Input offset before which batches are not tried again.
+    let mut one_by_one_until = 0u64;
     loop {
         match sc.skip_ws()? {
             None => {
@@ -378,9 +380,10 @@ fn read_events<R: Read, W: Write, E: Env>(
             Some(_) => slow = true,
         }
         // Many events at once on several threads, as far as they go.
-        if !slow && writer.threads() > 1 {
+        if !slow && writer.threads() > 1 && sc.offset >= one_by_one_until {
             sc.r.fill_to(writer.batch_bytes())?;
-            let (used, done) = writer.write_window(sc.r.window(), on_warning)?;
+            let window = sc.r.window();
+            let (used, done) = writer.write_window(window, on_warning)?;
             if done > 0 {
                 sc.r.consume(used);
                 sc.offset += used as u64;
@@ -391,6 +394,10 @@ fn read_events<R: Read, W: Write, E: Env>(
                 expect_value = true;
                 continue;
             }
+            // Not splittable (no place where a later element surely
+            // starts): one event at a time through this window, instead of
+            // searching it again for every event.
+            one_by_one_until = sc.offset + window.len() as u64;
         }
         // Fast path: parse the event in place in the input buffer.
         while !slow {

@@ -286,3 +286,71 @@ fn parallel_pages_write_what_one_thread_writes() {
         assert_same(&serial, &par, &format!("bad event, {threads} threads"));
     }
 }
+
+/// Input none of whose windows can be split (every element has a first key
+/// of its own, so no later element start can be recognised) is translated
+/// one event at a time, with the same output. (Each event used to search
+/// the whole window again: 10,000 such events took 3.97 s on two threads
+/// against 0.06 s on one; now 0.09 s, measured by hand.)
+#[test]
+fn unsplittable_input_writes_what_one_thread_writes() {
+    let items: Vec<Value> = (0..300)
+        .map(|i| {
+            let mut e = serde_json::Map::new();
+            e.insert(format!("k{i}"), json!(i));
+            e.extend(event(i).as_object().unwrap().clone());
+            Value::Object(e)
+        })
+        .collect();
+    let text = serde_json::to_string(&items).unwrap();
+    let serial = read_with(&text, 1, 1 << 20);
+    let par = read_with(&text, 2, 20_000);
+    let (one, two) = (serial.result.unwrap(), par.result.unwrap());
+    assert_eq!(one.events, 300);
+    assert_eq!(two.parallel_events, 0, "{two:?}");
+    assert_eq!(one, two);
+    assert_eq!(serial.warnings, par.warnings);
+    assert!(serial.output == par.output, "outputs differ");
+}
+
+/// Ids made on several threads (each forked `SystemEnv` keys its own
+/// generator) are all distinct version-4 UUIDs.
+#[test]
+fn ids_made_on_several_threads_are_distinct() {
+    let text = events_text(700, false);
+    let config = Config {
+        threads: 4,
+        batch_bytes: 20_000,
+        ..Config::default()
+    };
+    let mut out = Vec::new();
+    let stats = translate_reader(
+        &identity(),
+        text.as_bytes(),
+        &config,
+        stixshift_results::SystemEnv,
+        &mut out,
+        Format::Ndjson,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(stats.parallel_events * 3 > stats.events, "{stats:?}");
+    let ids: Vec<String> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), stats.observed_data);
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len());
+    for id in &ids {
+        let uuid = id.strip_prefix("observed-data--").unwrap();
+        let u = uuid::Uuid::parse_str(uuid).unwrap();
+        assert_eq!(u.get_version_num(), 4, "{id}");
+    }
+}
