@@ -14,7 +14,6 @@
 //! When the buffer ends inside the value it answers [`FastError::NeedMore`].
 
 use std::borrow::Cow;
-use std::fmt;
 
 use crate::engine::{Child, Ctx, KeyFacts, Kind, Step};
 use crate::mapping::Level;
@@ -22,7 +21,6 @@ use crate::value::{json_specials, word_at, Val};
 
 /// Why the fast path did not produce a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u64)]
 pub(crate) enum FastError {
     /// The value continues past the end of the buffer.
     NeedMore,
@@ -30,16 +28,18 @@ pub(crate) enum FastError {
     Bail,
 }
 
-impl fmt::Display for FastError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FastError::NeedMore => "end of buffer",
-            FastError::Bail => "not handled by the fast path",
-        })
+/// What kind of JSON value starts with byte `b` (of a value known to be
+/// well-formed or about to be checked), for messages.
+pub(crate) fn kind_of_first(b: u8) -> &'static str {
+    match b {
+        b'{' => "an object",
+        b'[' => "an array",
+        b'"' => "a string",
+        b't' | b'f' => "a boolean",
+        b'n' => "null",
+        _ => "a number",
     }
 }
-
-impl std::error::Error for FastError {}
 
 type Result<T> = std::result::Result<T, FastError>;
 
@@ -85,11 +85,6 @@ pub(crate) struct FastDe<'de> {
     s: &'de [u8],
     pos: usize,
     depth: u32,
-}
-
-enum Parsed<'de> {
-    Borrowed(&'de str),
-    Owned(String),
 }
 
 impl<'de> FastDe<'de> {
@@ -155,14 +150,14 @@ impl<'de> FastDe<'de> {
     }
 
     #[inline(always)]
-    fn parse_str(&mut self) -> Result<Parsed<'de>> {
+    fn parse_str(&mut self) -> Result<Cow<'de, str>> {
         let (start, end, escaped) = self.scan_str()?;
         // Both ends are next to an ASCII quote: char boundaries.
         let text: &'de str = self.text.get(start..end).ok_or(FastError::Bail)?;
         if !escaped {
-            return Ok(Parsed::Borrowed(text));
+            return Ok(Cow::Borrowed(text));
         }
-        Ok(Parsed::Owned(unescape(text)?))
+        Ok(Cow::Owned(unescape(text)?))
     }
 
     /// Skip a string (validating the escapes, as serde_json does).
@@ -402,7 +397,7 @@ impl<'de> FastDe<'de> {
             return Err(FastError::Bail);
         }
         self.pos += 1;
-        let k = self.cow_str()?;
+        let k = self.parse_str()?;
         self.colon()?;
         Ok(k)
     }
@@ -414,14 +409,6 @@ impl<'de> FastDe<'de> {
         }
         self.pos += 1;
         Ok(())
-    }
-
-    #[inline]
-    fn cow_str(&mut self) -> Result<Cow<'de, str>> {
-        Ok(match self.parse_str()? {
-            Parsed::Borrowed(s) => Cow::Borrowed(s),
-            Parsed::Owned(s) => Cow::Owned(s),
-        })
     }
 
     /// At a key's opening quote: the key `known` if the input holds it
@@ -468,7 +455,7 @@ impl<'de> FastDe<'de> {
                 Some((k, f)) => (Cow::Borrowed(k), f),
                 None => {
                     self.pos += 1;
-                    let k = self.cow_str()?;
+                    let k = self.parse_str()?;
                     let f = ctx.facts(at.level, at.kind, &k);
                     if let Cow::Borrowed(plain) = k {
                         level_memo.remember(ord, plain, f);
@@ -485,11 +472,7 @@ impl<'de> FastDe<'de> {
                             self.read_level(ctx, child, memo)?;
                             continue;
                         }
-                        b'"' => "a string",
-                        b'[' => "an array",
-                        b't' | b'f' => "a boolean",
-                        b'n' => "null",
-                        _ => "a number",
+                        b => kind_of_first(b),
                     };
                     self.skip_value()?;
                     ctx.not_object(child, found);
@@ -512,7 +495,7 @@ impl<'de> FastDe<'de> {
         match self.skip_ws()? {
             b'"' => {
                 self.pos += 1;
-                Ok(Val::Str(self.cow_str()?))
+                Ok(Val::Str(self.parse_str()?))
             }
             b'{' => {
                 self.pos += 1;
@@ -658,10 +641,7 @@ mod tests {
                 let text = format!("\"{body}{tail} ");
                 let mut de = FastDe::new(&text);
                 de.pos = 1;
-                let got = de.parse_str().map(|p| match p {
-                    Parsed::Borrowed(s) => s.to_owned(),
-                    Parsed::Owned(s) => s,
-                });
+                let got = de.parse_str().map(Cow::into_owned);
                 if ok {
                     let want: String = serde_json::from_str(text.trim_end()).unwrap();
                     assert_eq!(got.unwrap(), want, "{text:?}");

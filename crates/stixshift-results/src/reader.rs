@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::env::Env;
 use crate::error::{ResultsError, Warning};
-use crate::fastjson::FastError;
+use crate::fastjson::{kind_of_first, FastError};
 use crate::writer::{BundleWriter, Config, Format, Stats};
 
 /// Largest single event accepted (bytes): a bound on memory for hostile input.
@@ -292,16 +292,6 @@ impl<R: BufRead> Scanner<R> {
                 return Ok(());
             }
         }
-    }
-}
-
-fn kind_of_first(b: u8) -> &'static str {
-    match b {
-        b'{' => "an object",
-        b'"' => "a string",
-        b't' | b'f' => "a boolean",
-        b'n' => "null",
-        _ => "a number",
     }
 }
 

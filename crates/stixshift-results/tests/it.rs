@@ -914,7 +914,9 @@ fn json_doc_objects(text: &str) -> Value {
 /// An event of [`event_strategy`] with one section made awkward: not an
 /// object where the reader descends (`content`, `content.fields`,
 /// `labels`), a non-string `proc.aname[N]`, a mapped value that is an
-/// object or an array, or escapes in keys and values.
+/// object or an array, non-ASCII keys, or escapes in values (serde_json
+/// writes keys' non-ASCII characters as they are: escaped keys are in
+/// `writer::tests` and `keys_remembered_from_the_last_event_are_not_mistaken`).
 fn awkward_event_strategy() -> impl Strategy<Value = Value> {
     (event_strategy(), 0usize..9).prop_map(|(mut e, how)| {
         match how {
@@ -964,8 +966,8 @@ proptest! {
 fn keys_remembered_from_the_last_event_are_not_mistaken() {
     let text = r#"[
         {"content": {"fields": {"proc.name": "a", "user.name": "u"}}, "labels": {"host.hostName": "h"}},
-        {"content": {"fields": {"proc.name2": "b", "user.nam": "v"}}, "labels": {"host.hostName": "h"}},
         {"content": {"fields": {"proc.nam\u0065": "c", "user.name": "w"}}, "labels": {"host.hostName": "h"}},
+        {"content": {"fields": {"proc.name2": "b", "user.nam": "v"}}, "labels": {"host.hostName": "h"}},
         {"labels": {"proc.name": "x", "host.hostName": "g"}, "content": {"fields": {"host.hostName": "y"}}},
         {"content": {"fields": {"proc.name": "d", "user.name": "u2"}}, "labels": {"host.hostName": "h2"}}
     ]"#;
@@ -1002,6 +1004,6 @@ fn keys_remembered_from_the_last_event_are_not_mistaken() {
                     .unwrap_or("-")
             })
             .collect();
-        assert_eq!(names, ["a", "-", "c", "-", "d"], "{streamed}");
+        assert_eq!(names, ["a", "c", "-", "-", "d"], "{streamed}");
     }
 }
