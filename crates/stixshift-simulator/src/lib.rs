@@ -22,9 +22,9 @@ mod server;
 
 #[cfg(feature = "server")]
 pub use server::{
-    app, generate_tls, serve, spawn, try_spawn, AppState, Auth, Clock, Config, CursorFailure,
-    FaultPlan, Faults, RequestRecord, Running, SetupError, StatusFault, StoreError, TlsError,
-    DEFAULT_TOKEN, LEGACY_EVENTS_PATH, LEGACY_STATUS_PATH, MAX_RECORDS, MAX_WINDOW_NS,
+    app, generate_tls, serve, spawn, tls_acceptor, try_spawn, AppState, Auth, Clock, Config,
+    CursorFailure, FaultPlan, Faults, RequestRecord, Running, SetupError, StatusFault, StoreError,
+    TlsError, DEFAULT_TOKEN, LEGACY_EVENTS_PATH, LEGACY_STATUS_PATH, MAX_RECORDS, MAX_WINDOW_NS,
     REASON_HEADER, V1_EVENTS_PATH,
 };
 

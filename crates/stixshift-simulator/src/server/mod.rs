@@ -31,7 +31,7 @@ use tower::ServiceExt;
 pub use faults::{CursorFailure, FaultPlan, Faults, StatusFault};
 pub use log::{Auth, RequestRecord, MAX_RECORDS};
 pub use store::StoreError;
-pub use tls::{generate_tls, TlsError};
+pub use tls::{generate_tls, tls_acceptor, TlsError};
 
 use conn::{ConnControl, ResetIo};
 use handlers::{Gen, Outcome};

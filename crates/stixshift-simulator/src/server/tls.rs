@@ -13,7 +13,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
 };
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::TlsAcceptor;
 
 /// The generated material.
@@ -90,11 +90,22 @@ pub fn generate_tls(
     let leaf = leaf_params.signed_by(&leaf_key, &ca)?;
 
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let acceptor = tls_acceptor(vec![leaf.der().clone(), ca.der().clone()], key)?;
+    Ok((acceptor, ca.pem()))
+}
+
+/// A TLS acceptor (rustls, ring provider, HTTP/1.1 by ALPN) for a
+/// certificate chain and its key: the simulator's and `stixshift host`'s,
+/// generated or from files.
+pub fn tls_acceptor(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<TlsAcceptor, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)?;
+        .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok((TlsAcceptor::from(Arc::new(config)), ca.pem()))
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }

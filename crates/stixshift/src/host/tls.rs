@@ -2,8 +2,6 @@
 //! freshly generated CA-signed localhost certificate whose CA PEM a client
 //! trusts (stix-shifter's `proxy_cert`).
 
-use std::sync::Arc;
-
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
@@ -27,20 +25,6 @@ pub enum TlsError {
     Config(String),
 }
 
-fn acceptor(
-    certs: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-) -> Result<TlsAcceptor, TlsError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Config(e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| TlsError::Config(e.to_string()))?;
-    Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
 /// An acceptor from a certificate chain and a private key in PEM files.
 pub fn from_pem_files(cert: &str, key: &str) -> Result<TlsAcceptor, TlsError> {
     let load = |path: &str, reason: String| TlsError::Load {
@@ -55,7 +39,7 @@ pub fn from_pem_files(cert: &str, key: &str) -> Result<TlsAcceptor, TlsError> {
         return Err(load(cert, "no certificate in the file".to_owned()));
     }
     let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| load(key, e.to_string()))?;
-    acceptor(certs, key_der)
+    stixshift_simulator::tls_acceptor(certs, key_der).map_err(|e| TlsError::Config(e.to_string()))
 }
 
 /// A throw-away CA and a `localhost`/`127.0.0.1`/`::1` certificate it

@@ -902,6 +902,18 @@ async fn the_binary_serves_given_certificates() {
         vec!["", "127.0.0.1:0", "--cert", c, "--key", k],
     ] {
         let process = HostProcess::start(&args);
+        // Certificates from files are served like generated ones: HTTP/1.1
+        // chosen by ALPN for a client that offers it.
+        let alpn = {
+            let mut config = rustls::ClientConfig::clone(connector.config());
+            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            tokio_rustls::TlsConnector::from(Arc::new(config))
+        };
+        let tcp = tokio::net::TcpStream::connect(process.addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tls = alpn.connect(name, tcp).await.unwrap();
+        assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+        drop(tls);
         let mut client = tls_client(&connector, process.addr).await.unwrap();
         let (status, body) = client.request("GET", "/health", "").await.unwrap();
         assert_eq!(
