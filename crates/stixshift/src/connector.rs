@@ -97,9 +97,26 @@ pub fn results_config(options: &Options) -> stixshift_results::Config {
     }
 }
 
-/// `{"queries": [...]}`.
+/// The query document, `{"queries": [...]}`, borrowing the queries (the
+/// CLI's `--batch` writes it without building a `Value`).
+#[derive(serde::Serialize)]
+pub struct Queries<'a> {
+    /// The translated queries.
+    pub queries: &'a [String],
+}
+
+impl<'a> Queries<'a> {
+    /// The document of a translation.
+    pub fn of(t: &'a Translation) -> Self {
+        Queries {
+            queries: &t.queries,
+        }
+    }
+}
+
+/// `{"queries": [...]}` as a `Value`.
 pub fn queries_json(t: &Translation) -> Value {
-    json!({ "queries": t.queries })
+    json!(Queries::of(t))
 }
 
 /// `translate sysdig parse`: the pattern's comparisons and time range, as

@@ -9,76 +9,48 @@ use stixshift_translate::query::QueryError;
 /// The connector name used in envelopes and message prefixes.
 pub const CONNECTOR: &str = "sysdig";
 
-/// stix-shifter's error codes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorCode {
-    /// `invalid_parameter`
-    InvalidParameter,
-    /// `mapping_error`
-    MappingError,
-    /// `not_implemented`
-    NotImplemented,
-    /// `translation_error`
-    TranslationError,
-    /// `results_translation_error`
-    ResultsTranslationError,
-    /// `authentication_fail`
-    AuthenticationFail,
-    /// `forbidden`
-    Forbidden,
-    /// `certificate_fail`
-    CertificateFail,
-    /// `service_unavailable`
-    ServiceUnavailable,
-    /// `invalid_query`
-    InvalidQuery,
-    /// `too_many_requests`
-    TooManyRequests,
-    /// `no_results`
-    NoResults,
-    /// `unknown`
-    Unknown,
+/// `ErrorCode`, its list and its wire strings, from one table.
+macro_rules! error_codes {
+    ($($variant:ident => $wire:literal,)*) => {
+        /// stix-shifter's error codes.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $(#[doc = concat!("`", $wire, "`")] $variant,)*
+        }
+
+        impl ErrorCode {
+            const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The wire string.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $wire,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    InvalidParameter => "invalid_parameter",
+    MappingError => "mapping_error",
+    NotImplemented => "not_implemented",
+    TranslationError => "translation_error",
+    ResultsTranslationError => "results_translation_error",
+    AuthenticationFail => "authentication_fail",
+    Forbidden => "forbidden",
+    CertificateFail => "certificate_fail",
+    ServiceUnavailable => "service_unavailable",
+    InvalidQuery => "invalid_query",
+    TooManyRequests => "too_many_requests",
+    NoResults => "no_results",
+    Unknown => "unknown",
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 13] = [
-        ErrorCode::InvalidParameter,
-        ErrorCode::MappingError,
-        ErrorCode::NotImplemented,
-        ErrorCode::TranslationError,
-        ErrorCode::ResultsTranslationError,
-        ErrorCode::AuthenticationFail,
-        ErrorCode::Forbidden,
-        ErrorCode::CertificateFail,
-        ErrorCode::ServiceUnavailable,
-        ErrorCode::InvalidQuery,
-        ErrorCode::TooManyRequests,
-        ErrorCode::NoResults,
-        ErrorCode::Unknown,
-    ];
-
     /// The code of a wire string (the inverse of [`as_str`](Self::as_str)).
     pub fn from_wire(code: &str) -> Option<ErrorCode> {
-        Self::ALL.into_iter().find(|c| c.as_str() == code)
-    }
-
-    /// The wire string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidParameter => "invalid_parameter",
-            ErrorCode::MappingError => "mapping_error",
-            ErrorCode::NotImplemented => "not_implemented",
-            ErrorCode::TranslationError => "translation_error",
-            ErrorCode::ResultsTranslationError => "results_translation_error",
-            ErrorCode::AuthenticationFail => "authentication_fail",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::CertificateFail => "certificate_fail",
-            ErrorCode::ServiceUnavailable => "service_unavailable",
-            ErrorCode::InvalidQuery => "invalid_query",
-            ErrorCode::TooManyRequests => "too_many_requests",
-            ErrorCode::NoResults => "no_results",
-            ErrorCode::Unknown => "unknown",
-        }
+        Self::ALL.iter().copied().find(|c| c.as_str() == code)
     }
 }
 
@@ -234,7 +206,7 @@ mod tests {
 
     #[test]
     fn wire_codes_round_trip() {
-        for c in ErrorCode::ALL {
+        for &c in ErrorCode::ALL {
             assert_eq!(ErrorCode::from_wire(c.as_str()), Some(c));
         }
         let distinct: std::collections::HashSet<&str> =

@@ -564,12 +564,6 @@ impl<W: Write> Write for CountingWriter<W> {
     }
 }
 
-/// `{"queries": [...]}`, borrowed.
-#[derive(serde::Serialize)]
-struct Queries<'a> {
-    queries: &'a [String],
-}
-
 /// `--batch`: one pattern per input line, one compact JSON result per line.
 fn batch_query(options: &Options, io: &mut Io<'_>) -> io::Result<i32> {
     let now = (io.now_ms)();
@@ -589,12 +583,9 @@ fn batch_query(options: &Options, io: &mut Io<'_>) -> io::Result<i32> {
         let pattern = line.trim_end_matches(['\n', '\r']);
         match stixshift_translate::query::translate(pattern, &config) {
             // Written straight from the queries, without building a document.
-            Ok(t) => stixshift_results::pyjson::to_writer_compact(
-                &mut out,
-                &Queries {
-                    queries: &t.queries,
-                },
-            )?,
+            Ok(t) => {
+                stixshift_results::pyjson::to_writer_compact(&mut out, &connector::Queries::of(&t))?
+            }
             Err(e) => {
                 status = EXIT_FAILED;
                 stixshift_results::pyjson::to_writer_compact(&mut out, &Error::from(e).to_json())?;
