@@ -253,18 +253,22 @@ impl QueryMapping {
         let obj = overrides
             .as_object()
             .ok_or_else(|| MappingError::new("mapping", "", "expected an object"))?;
-        // The embedded tables, parsed once; only the files given are parsed here.
-        let mut m = Self::default_for(stix_2_1).clone();
-        if let Some(v) = obj.get("from_stix_map") {
-            m.from_stix = parse_from_stix(v)?;
-        }
-        if let Some(v) = obj.get("operators") {
-            m.operators = parse_operators(v)?;
-        }
-        if let Some(v) = obj.get("config_map") {
-            m.field_types = parse_config_map(v)?;
-        }
-        Ok(m)
+        // The embedded tables, parsed once, copied only where no file is given.
+        let default = Self::default_for(stix_2_1);
+        Ok(QueryMapping {
+            from_stix: match obj.get("from_stix_map") {
+                Some(v) => parse_from_stix(v)?,
+                None => default.from_stix.clone(),
+            },
+            operators: match obj.get("operators") {
+                Some(v) => parse_operators(v)?,
+                None => default.operators.clone(),
+            },
+            field_types: match obj.get("config_map") {
+                Some(v) => parse_config_map(v)?,
+                None => default.field_types.clone(),
+            },
+        })
     }
 
     /// The embedded `from_stix_map`, `operators` and `config_map` as JSON.
