@@ -6,8 +6,10 @@ REF_PY=${REF_PY:-}
 if [ -z "$REF_PY" ]; then
   if [ -x /opt/refvenv/bin/python ]; then REF_PY=/opt/refvenv/bin/python; else
     . scripts/refvenv.sh
-    ensure_refvenv target/bench/refvenv
-    REF_PY=target/bench/refvenv/bin/python
+    # Named by version: a venv an earlier script made under target/bench/refvenv
+    # (without the marker) is not in the way.
+    ensure_refvenv "target/bench/refvenv-$REFVENV_VERSION"
+    REF_PY=target/bench/refvenv-$REFVENV_VERSION/bin/python
   fi
 fi
 REF_CLI="$(dirname "$REF_PY")/stix-shifter"

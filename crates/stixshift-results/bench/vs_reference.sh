@@ -36,8 +36,10 @@ ref_max=${REF_MAX:-100000}
 py=${REF_PYTHON:-/opt/refvenv/bin/python}
 if [ ! -x "$py" ]; then
     . "$root/scripts/refvenv.sh"
-    ensure_refvenv "$CARGO_TARGET_DIR/refvenv"
-    py=$CARGO_TARGET_DIR/refvenv/bin/python
+    # Named by version: a venv an earlier version of this script made at
+    # $CARGO_TARGET_DIR/refvenv (without the marker) is not in the way.
+    ensure_refvenv "$CARGO_TARGET_DIR/refvenv-$REFVENV_VERSION"
+    py=$CARGO_TARGET_DIR/refvenv-$REFVENV_VERSION/bin/python
 fi
 
 (cd "$root" && cargo build --release -q -p stixshift &&
