@@ -66,6 +66,11 @@ fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
 /// JSON), each the first occurrence of its key. The scan stops as soon as
 /// every key was seen. `None` when `text` is not an object or a key before
 /// them is escaped: the caller then parses the event properly.
+///
+/// A key given twice is read at its first occurrence, where Python's `json`
+/// (and the parsing fallback of [`field`]) keeps the last: Sysdig's events
+/// never repeat a key, and looking for a repeat would mean scanning every
+/// event to its end.
 pub fn top_level<'a, const N: usize>(
     text: &'a str,
     keys: [&str; N],
