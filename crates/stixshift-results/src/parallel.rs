@@ -390,6 +390,82 @@ mod tests {
         assert_eq!(slow_event(&mut w, "{\"a\": 1.5}]").map(|t| t.0), Some(10));
     }
 
+    /// A window whose cuts land inside events (arrays of objects with the
+    /// events' first key, after a `,`): the parts started there are thrown
+    /// away, and the output is what one thread writes.
+    #[test]
+    fn parts_cut_inside_an_event_are_redone() {
+        let events: Vec<String> = (0..40)
+            .map(|i| {
+                let decoys: Vec<String> = (0..60).map(|j| format!(r#"{{"id":{j}}}"#)).collect();
+                format!(
+                    r#"{{"id":"ev{i}","content":{{"fields":{{"proc.name":"p{i}"}}}},"extra":[{}]}}"#,
+                    decoys.join(",")
+                )
+            })
+            .collect();
+        let window = format!("{}]", events.join(","));
+        let mut starts = vec![0];
+        for e in &events[..39] {
+            starts.push(starts[starts.len() - 1] + e.len() + 1);
+        }
+        let cuts = cut_points(window.as_bytes(), 8);
+        assert!(
+            cuts.iter().any(|c| !starts.contains(c)),
+            "no cut inside an event: {cuts:?}"
+        );
+        let identity = serde_json::json!({"type": "identity", "id": "identity--x", "name": "n"});
+        let lines = |threads: usize| {
+            let config = crate::writer::Config {
+                threads,
+                batch_bytes: 4096,
+                ..crate::writer::Config::default()
+            };
+            let mut out = Vec::new();
+            let mut w = BundleWriter::new(
+                &mut out,
+                &identity,
+                &config,
+                crate::env::SystemEnv,
+                crate::writer::Format::Ndjson,
+            )
+            .unwrap();
+            let (taken, done) = if threads > 1 {
+                w.write_window(&window, &mut |_| {}).unwrap()
+            } else {
+                for e in &events {
+                    w.write_event_json(e).unwrap();
+                }
+                (window.len() - 1, events.len())
+            };
+            w.finish().unwrap();
+            // Ids are random and times the clock's: compared without them.
+            let objects: Vec<serde_json::Value> = String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    let o = v.as_object_mut().unwrap();
+                    for k in [
+                        "id",
+                        "created",
+                        "modified",
+                        "first_observed",
+                        "last_observed",
+                    ] {
+                        o.remove(k);
+                    }
+                    v
+                })
+                .collect();
+            (taken, done, objects)
+        };
+        let (one, two) = (lines(1), lines(2));
+        assert_eq!(two.1, 40);
+        assert_eq!((one.0, one.1), (two.0, two.1));
+        assert!(one.2 == two.2, "outputs differ");
+    }
+
     #[test]
     fn signature_is_the_first_key() {
         assert_eq!(signature(br#"{"id":1}"#), Some(&br#"{"id""#[..]));
