@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::engine::Op;
 use crate::error::Warning;
 use crate::value::{write_compact, write_pretty, write_str, Val, HOLE};
 use crate::writer::{FastHash, Format};
@@ -113,8 +114,9 @@ impl Template {
 #[derive(Debug, Default)]
 pub(crate) struct Templates {
     map: HashMap<Box<[usize]>, Arc<Template>, FastHash>,
-    /// The current event's operations (kept to reuse the allocation).
-    pub(crate) shape: Vec<usize>,
+    /// The shape of the operations [`Templates::get`] was last asked for
+    /// (a buffer kept from event to event).
+    shape: Vec<usize>,
     pub(crate) hits: u64,
     pub(crate) misses: u64,
 }
@@ -126,7 +128,15 @@ impl Templates {
         self.hits + self.misses < TRIAL_EVENTS || self.misses * 2 <= self.hits + self.misses
     }
 
-    pub(crate) fn get(&mut self) -> Option<Arc<Template>> {
+    /// The template made earlier for operations of the same shape (the
+    /// same map entries in the same order), if any; the shape is kept for
+    /// [`Templates::insert`].
+    pub(crate) fn get(&mut self, ops: &[Op<'_, '_>]) -> Option<Arc<Template>> {
+        self.shape.clear();
+        self.shape.extend(
+            ops.iter()
+                .map(|op| op.entry().map_or(0, |e| std::ptr::from_ref(e) as usize)),
+        );
         let t = self.map.get(&self.shape[..]).cloned();
         if t.is_some() {
             self.hits += 1;
@@ -136,6 +146,8 @@ impl Templates {
         t
     }
 
+    /// Keep `t` as the template of the shape the last [`Templates::get`]
+    /// did not find.
     pub(crate) fn insert(&mut self, t: Template) -> Arc<Template> {
         if self.map.len() >= MAX_TEMPLATES {
             self.map.clear();
@@ -192,21 +204,23 @@ mod tests {
 
     #[test]
     fn templates_are_given_up_when_most_events_need_a_new_one() {
+        // Operation lists of different lengths have different shapes.
+        let ops = |n: u64| -> Vec<Op<'static, 'static>> {
+            (0..n)
+                .map(|_| Op::Fallback("k".into(), Val::Null))
+                .collect()
+        };
         let mut ts = Templates::default();
         for i in 0..TRIAL_EVENTS {
             assert!(ts.worth_it());
-            ts.shape = vec![i as usize];
-            if ts.get().is_none() {
+            if ts.get(&ops(i + 1)).is_none() {
                 ts.insert(Template::compile(b"", Vec::new(), true));
             }
         }
         assert!(!ts.worth_it());
-        let mut same = Templates {
-            shape: vec![7],
-            ..Templates::default()
-        };
+        let mut same = Templates::default();
         for _ in 0..TRIAL_EVENTS * 2 {
-            if same.get().is_none() {
+            if same.get(&ops(7)).is_none() {
                 same.insert(Template::compile(b"", Vec::new(), true));
             }
         }

@@ -468,14 +468,8 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             return self.write_translated(t);
         }
         // The entries make the template's key; the values fill it.
-        self.templates.shape.clear();
-        self.templates.shape.extend(
-            ops.ops
-                .iter()
-                .map(|op| op.entry().map_or(0, |e| std::ptr::from_ref(e) as usize)),
-        );
         let mut warnings = std::mem::take(&mut ops.warnings);
-        let template = match self.templates.get() {
+        let template = match self.templates.get(&ops.ops) {
             Some(t) => t,
             None => {
                 let mut t = engine.assemble(ops.with_holes(), &mut self.pool);
