@@ -274,15 +274,7 @@ fn transmit_argument_errors_have_the_transmission_shape() {
         &["results", "q", "x", "10"][..],
         &["results_stix", "q", "0", "-1", "{}"][..],
     ] {
-        let mut args = vec![
-            "stixshift",
-            "transmit",
-            "sysdig",
-            &conn,
-            r#"{"auth": {"token": "t"}}"#,
-        ];
-        args.extend_from_slice(op);
-        let (code, out, _) = run_cli(&args, "");
+        let (code, out, _) = transmit(&conn, op);
         assert_eq!(code, 1, "{out}");
         let doc = json_doc(&out);
         assert_eq!(doc["code"], "invalid_parameter", "{out}");
