@@ -92,27 +92,13 @@ impl Val<'_> {
             Val::Obj(o) => {
                 let mut keys: Vec<&(Cow<'_, str>, Val<'_>)> = o.iter().collect();
                 keys.sort_by(|a, b| a.0.cmp(&b.0));
-                out.push(b'{');
-                for (i, (k, v)) in keys.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
+                write_seq(out, b'{', b",", b'}', keys, |out, (k, v)| {
                     write_str_utf8(out, k);
                     out.push(b':');
                     v.write_canonical(out);
-                }
-                out.push(b'}');
+                });
             }
-            Val::Arr(a) => {
-                out.push(b'[');
-                for (i, v) in a.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    v.write_canonical(out);
-                }
-                out.push(b']');
-            }
+            Val::Arr(a) => write_seq(out, b'[', b",", b']', a, |out, v| v.write_canonical(out)),
             Val::Str(s) => write_str_utf8(out, s),
             other => write_scalar(out, other),
         }
@@ -430,31 +416,34 @@ pub(crate) fn write_pretty(out: &mut Vec<u8>, v: &Val<'_>, level: usize) {
     }
 }
 
+/// `open`, the items written by `item` with `sep` between them, `close`.
+pub(crate) fn write_seq<T>(
+    out: &mut Vec<u8>,
+    open: u8,
+    sep: &[u8],
+    close: u8,
+    items: impl IntoIterator<Item = T>,
+    mut item: impl FnMut(&mut Vec<u8>, T),
+) {
+    out.push(open);
+    for (i, x) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(sep);
+        }
+        item(out, x);
+    }
+    out.push(close);
+}
+
 /// `json.dumps(v)` (one line, `", "` and `": "` separators).
 pub(crate) fn write_compact(out: &mut Vec<u8>, v: &Val<'_>) {
     match v {
-        Val::Arr(a) => {
-            out.push(b'[');
-            for (i, item) in a.iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(b", ");
-                }
-                write_compact(out, item);
-            }
-            out.push(b']');
-        }
-        Val::Obj(o) => {
-            out.push(b'{');
-            for (i, (k, item)) in o.iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(b", ");
-                }
-                write_str(out, k);
-                out.extend_from_slice(b": ");
-                write_compact(out, item);
-            }
-            out.push(b'}');
-        }
+        Val::Arr(a) => write_seq(out, b'[', b", ", b']', a, write_compact),
+        Val::Obj(o) => write_seq(out, b'{', b", ", b'}', o, |out, (k, item)| {
+            write_str(out, k);
+            out.extend_from_slice(b": ");
+            write_compact(out, item);
+        }),
         other => write_scalar(out, other),
     }
 }

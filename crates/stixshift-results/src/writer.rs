@@ -14,7 +14,9 @@ use crate::error::{ResultsError, Warning};
 use crate::fastjson::{skip_ws, FastDe, FastError, KeyMemo};
 use crate::mapping;
 use crate::template::{Template, Templates, HOLE_ID, HOLE_NOW};
-use crate::value::{newline, write_compact, write_pretty, write_str, write_str_utf8, Val};
+use crate::value::{
+    newline, write_compact, write_pretty, write_seq, write_str, write_str_utf8, Val,
+};
 
 /// The warning of an event from which no object could be built.
 const NOTHING_MAPPED: &str = "no STIX object could be built from this event; event skipped";
@@ -852,26 +854,15 @@ impl<'a> Out<'a> {
 fn write_entries_canonical(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)]) {
     let mut order: Vec<&(&str, Out<'_>)> = entries.iter().collect();
     order.sort_by(|a, b| a.0.cmp(b.0));
-    out.push(b'{');
-    for (i, (k, v)) in order.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    write_seq(out, b'{', b",", b'}', order, |out, (k, v)| {
         write_str_utf8(out, k);
         out.push(b':');
         match v {
             Out::V(v) => v.write_canonical(out),
             Out::Str(s) => write_str_utf8(out, s),
-            Out::Ids(list) => {
-                out.push(b'[');
-                for (j, s) in list.iter().enumerate() {
-                    if j > 0 {
-                        out.push(b',');
-                    }
-                    write_str_utf8(out, s);
-                }
-                out.push(b']');
-            }
+            Out::Ids(list) => write_seq(out, b'[', b",", b']', list, |out, s| {
+                write_str_utf8(out, s);
+            }),
             Out::Hash(hk, hv) => {
                 out.push(b'{');
                 write_str_utf8(out, hk);
@@ -880,8 +871,7 @@ fn write_entries_canonical(out: &mut Vec<u8>, entries: &[(&str, Out<'_>)]) {
                 out.push(b'}');
             }
         }
-    }
-    out.push(b'}');
+    });
 }
 
 /// STIX 2.1 ID-contributing properties (STIX 2.1 §2.9 and each SCO's section).
