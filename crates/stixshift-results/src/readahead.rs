@@ -1,96 +1,257 @@
-//! Reading ahead on another thread, so that the read system calls (a tenth
-//! of the time of a large translation here) overlap translating.
+//! Input in large blocks of checked text, read (and checked as UTF-8) either
+//! in line ([`Plain`]) or ahead on a thread of its own ([`ReadAhead`]), so
+//! that reading a file overlaps translating it.
+//!
+//! Each text block starts with [`GAP`] spaces: the reader puts the unfinished
+//! end of the block before (the start of an event cut by the block's end)
+//! into that gap, right before the new text, so that a block becomes the
+//! next window without being copied. Text is read straight into the block
+//! and checked there: one copy of each byte, by the read call itself.
 
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-/// Bytes read at a time by the reading thread.
-const BLOCK: usize = 1 << 20;
+/// Spaces at the start of every text block.
+pub(crate) const GAP: usize = 64 << 10;
 
-/// Blocks read ahead at most (memory held: `DEPTH + 2` blocks).
-const DEPTH: usize = 4;
+/// Bytes read into a block (after its gap): the default batch size, so that
+/// one block is one batch for the threads.
+const BLOCK: usize = crate::writer::DEFAULT_BATCH_BYTES;
 
-/// A [`Read`] whose reads are done ahead by a thread of its own. Errors of
-/// the underlying reader are passed on in order; dropping it stops the
-/// thread after its current read.
+/// Blocks read ahead at most (memory held: about `DEPTH + 3` blocks).
+const DEPTH: usize = 2;
+
+/// A block of input.
+#[derive(Debug)]
+pub enum Block {
+    /// [`GAP`] spaces, then text (valid UTF-8 ending on a whole character).
+    Text(String),
+    /// Bytes from the first invalid UTF-8 sequence on: from there on, every
+    /// block is raw.
+    Raw(Vec<u8>),
+}
+
+/// A source of input blocks, in order.
+pub trait Blocks {
+    /// The next block, `None` at the end of the input. An error of the
+    /// underlying reader comes after the blocks read before it.
+    fn next_block(&mut self) -> io::Result<Option<Block>>;
+
+    /// Hand back a block's buffer once its text is used, to be filled again.
+    fn recycle(&mut self, buf: Vec<u8>);
+}
+
+/// Fills blocks from a reader, carrying a character cut by a block's end
+/// over to the next block.
+struct Filler<R> {
+    r: R,
+    block: usize,
+    /// The start of a character cut by the last block's end.
+    carry: Vec<u8>,
+    /// Bytes after an invalid sequence, not handed out yet.
+    raw_next: Option<Vec<u8>>,
+    /// A read error, handed out after the bytes read before it.
+    error: Option<io::Error>,
+    broken: bool,
+    eof: bool,
+}
+
+impl<R: Read> Filler<R> {
+    fn new(r: R, block: usize) -> Self {
+        Filler {
+            r,
+            block,
+            carry: Vec::new(),
+            raw_next: None,
+            error: None,
+            broken: false,
+            eof: false,
+        }
+    }
+
+    /// Read into `v[from..]` until full, the end of the input or an error
+    /// (kept for the next call). Returns the bytes in `v`.
+    fn read_into(&mut self, v: &mut [u8], from: usize) -> usize {
+        let mut n = from;
+        while n < v.len() {
+            match self.r.read(&mut v[n..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.error = Some(e);
+                    break;
+                }
+            }
+        }
+        n
+    }
+
+    /// The next block, filled in `v` (a spare buffer, or empty).
+    fn fill(&mut self, mut v: Vec<u8>) -> io::Result<Option<Block>> {
+        if let Some(raw) = self.raw_next.take() {
+            return Ok(Some(Block::Raw(raw)));
+        }
+        if let Some(e) = self.error.take() {
+            self.eof = true;
+            return Err(e);
+        }
+        if self.eof {
+            // A character cut by the end of the input is invalid.
+            return Ok((!self.carry.is_empty()).then(|| {
+                self.broken = true;
+                Block::Raw(std::mem::take(&mut self.carry))
+            }));
+        }
+        if self.broken {
+            if v.capacity() < self.block {
+                v = vec![0; self.block];
+            }
+            v.resize(self.block, 0);
+            let n = self.read_into(&mut v, 0);
+            v.truncate(n);
+            return if n == 0 { self.fill(v) } else { Ok(Some(Block::Raw(v))) };
+        }
+        // Buffers come back at the length they were used at; only what was
+        // not used before is zeroed (a new one comes zeroed from the system).
+        // Room for the carried bytes and a whole block: every block reads.
+        let carried = self.carry.len();
+        let len = GAP + carried + self.block;
+        if v.capacity() < len {
+            v = vec![0; len];
+        }
+        v.resize(len, 0);
+        v[..GAP].fill(b' ');
+        v[GAP..GAP + carried].copy_from_slice(&self.carry);
+        self.carry.clear();
+        let n = self.read_into(&mut v, GAP + carried);
+        v.truncate(n);
+        if n == GAP {
+            return self.fill(v);
+        }
+        match String::from_utf8(v) {
+            Ok(s) => Ok(Some(Block::Text(s))),
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let cut_char = e.utf8_error().error_len().is_none() && !self.eof;
+                let mut v = e.into_bytes();
+                let rest = v.split_off(valid);
+                if cut_char {
+                    self.carry = rest;
+                } else {
+                    self.raw_next = Some(rest);
+                    self.broken = true;
+                }
+                match String::from_utf8(v) {
+                    Ok(s) if s.len() > GAP => Ok(Some(Block::Text(s))),
+                    // Nothing valid before the cut or the invalid sequence.
+                    _ => self.fill(Vec::new()),
+                }
+            }
+        }
+    }
+}
+
+/// Blocks read from a reader in line, when asked for.
+pub struct Plain<R> {
+    filler: Filler<R>,
+    spare: Option<Vec<u8>>,
+}
+
+impl<R: Read> Plain<R> {
+    pub fn new(r: R) -> Self {
+        Plain {
+            filler: Filler::new(r, BLOCK),
+            spare: None,
+        }
+    }
+
+    /// Blocks of `block` bytes (at least 1) instead of the default.
+    pub fn with_block(r: R, block: usize) -> Self {
+        Plain {
+            filler: Filler::new(r, block.max(1)),
+            spare: None,
+        }
+    }
+}
+
+impl<R: Read> Blocks for Plain<R> {
+    fn next_block(&mut self) -> io::Result<Option<Block>> {
+        let v = self.spare.take().unwrap_or_default();
+        self.filler.fill(v)
+    }
+
+    fn recycle(&mut self, buf: Vec<u8>) {
+        self.spare = Some(buf);
+    }
+}
+
+/// Blocks read ahead by a thread of its own. Dropping it stops the thread
+/// after its current read.
 pub struct ReadAhead {
-    blocks: Receiver<io::Result<Vec<u8>>>,
-    /// Emptied blocks, sent back to be filled again.
+    blocks: Receiver<io::Result<Block>>,
+    /// Used buffers, sent back to be filled again.
     spare: SyncSender<Vec<u8>>,
-    current: Vec<u8>,
-    pos: usize,
     done: bool,
 }
 
 impl ReadAhead {
     /// Start reading `r` on a new thread.
-    pub fn new<R: Read + Send + 'static>(mut r: R) -> io::Result<ReadAhead> {
-        let (tx, blocks) = sync_channel::<io::Result<Vec<u8>>>(DEPTH);
+    pub fn new<R: Read + Send + 'static>(r: R) -> io::Result<ReadAhead> {
+        Self::with_block(r, BLOCK)
+    }
+
+    /// Blocks of `block` bytes (at least 1) instead of the default.
+    pub fn with_block<R: Read + Send + 'static>(r: R, block: usize) -> io::Result<ReadAhead> {
+        let block = block.max(1);
+        let (tx, blocks) = sync_channel::<io::Result<Block>>(DEPTH);
         let (spare, spares) = sync_channel::<Vec<u8>>(DEPTH + 2);
+        let mut filler = Filler::new(r, block);
         std::thread::Builder::new()
             .name("stixshift-read".into())
             .spawn(move || loop {
-                let mut buf = spares.try_recv().unwrap_or_default();
-                buf.resize(BLOCK, 0);
-                let mut n = 0;
-                let failed = loop {
-                    if n == BLOCK {
-                        break None;
-                    }
-                    match r.read(&mut buf[n..]) {
-                        Ok(0) => break None,
-                        Ok(k) => n += k,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => break Some(e),
-                    }
+                let v = spares.try_recv().unwrap_or_default();
+                let (next, last) = match filler.fill(v) {
+                    Ok(Some(b)) => (Ok(b), false),
+                    Ok(None) => return,
+                    Err(e) => (Err(e), true),
                 };
-                buf.truncate(n);
-                let end = n < BLOCK || failed.is_some();
-                if n > 0 && tx.send(Ok(buf)).is_err() {
-                    return;
-                }
-                if let Some(e) = failed {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-                if end {
+                if tx.send(next).is_err() || last {
                     return;
                 }
             })?;
         Ok(ReadAhead {
             blocks,
             spare,
-            current: Vec::new(),
-            pos: 0,
             done: false,
         })
     }
 }
 
-impl Read for ReadAhead {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.current.len() {
-            if self.done {
-                return Ok(0);
+impl Blocks for ReadAhead {
+    fn next_block(&mut self) -> io::Result<Option<Block>> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.blocks.recv() {
+            Ok(Ok(b)) => Ok(Some(b)),
+            Ok(Err(e)) => {
+                self.done = true;
+                Err(e)
             }
-            match self.blocks.recv() {
-                Ok(Ok(block)) => {
-                    let old = std::mem::replace(&mut self.current, block);
-                    let _ = self.spare.try_send(old);
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => {
-                    self.done = true;
-                    return Err(e);
-                }
-                // The thread has finished: end of input.
-                Err(_) => self.done = true,
+            // The thread has finished: end of input.
+            Err(_) => {
+                self.done = true;
+                Ok(None)
             }
         }
-        let n = out.len().min(self.current.len() - self.pos);
-        out[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+    }
+
+    fn recycle(&mut self, buf: Vec<u8>) {
+        let _ = self.spare.try_send(buf);
     }
 }
 
@@ -117,40 +278,102 @@ mod tests {
         }
     }
 
-    #[test]
-    fn passes_every_byte_in_order() {
-        for len in [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 17] {
-            let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
-            let mut r = ReadAhead::new(io::Cursor::new(data.clone())).unwrap();
-            let mut got = Vec::new();
-            r.read_to_end(&mut got).unwrap();
-            assert_eq!(got.len(), data.len());
-            assert!(got == data, "len {len}");
+    /// Every block in order, recycled as a reader does: the text after the
+    /// gaps, then the raw bytes; the error, if any.
+    fn drain(mut b: impl Blocks) -> (Vec<u8>, Vec<u8>, Option<io::Error>, usize) {
+        let (mut text, mut raw, mut blocks) = (Vec::new(), Vec::new(), 0);
+        loop {
+            match b.next_block() {
+                Ok(None) => return (text, raw, None, blocks),
+                Ok(Some(Block::Text(s))) => {
+                    assert!(raw.is_empty(), "text after raw bytes");
+                    assert!(s.as_bytes()[..GAP].iter().all(|&c| c == b' '));
+                    assert!(s.len() > GAP, "an empty block");
+                    text.extend_from_slice(&s.as_bytes()[GAP..]);
+                    // Garbage in the gap, as the reader leaves it.
+                    let mut v = s.into_bytes();
+                    v[..GAP].fill(b'x');
+                    b.recycle(v);
+                }
+                Ok(Some(Block::Raw(v))) => {
+                    raw.extend_from_slice(&v);
+                    b.recycle(v);
+                }
+                Err(e) => return (text, raw, Some(e), blocks),
+            }
+            blocks += 1;
         }
-        let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
-        let mut r = ReadAhead::new(Trickle {
-            data: data.clone(),
-            pos: 0,
-            fail_at: None,
-        })
-        .unwrap();
-        let mut got = Vec::new();
-        r.read_to_end(&mut got).unwrap();
-        assert!(got == data);
+    }
+
+    #[test]
+    fn passes_every_byte_in_order_in_blocks() {
+        let block = 1000;
+        for len in [0, 1, block - 1, block, block + 1, 3 * block + 17] {
+            let data: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let (text, raw, err, blocks) =
+                drain(ReadAhead::with_block(io::Cursor::new(data.clone()), block).unwrap());
+            assert!(err.is_none() && raw.is_empty());
+            assert!(text == data, "len {len}");
+            assert_eq!(blocks, len.div_ceil(block), "len {len}");
+            let (text, ..) = drain(Plain::with_block(
+                Trickle {
+                    data: data.clone(),
+                    pos: 0,
+                    fail_at: None,
+                },
+                block,
+            ));
+            assert!(text == data, "len {len}");
+        }
+    }
+
+    #[test]
+    fn a_character_cut_by_a_block_end_goes_whole_into_the_next() {
+        // `é` (2 bytes) and `€` (3 bytes) across every block boundary.
+        let data = "aé€".repeat(500);
+        for block in [7, 8, 9, 10, 64] {
+            let (text, raw, err, _) = drain(Plain::with_block(data.as_bytes(), block));
+            assert!(err.is_none() && raw.is_empty(), "block {block}");
+            assert_eq!(String::from_utf8(text).unwrap(), data, "block {block}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_turns_the_rest_raw() {
+        let mut data = b"abc".repeat(100);
+        data.extend_from_slice(b"\xff\xfe");
+        data.extend(b"x".repeat(50));
+        let (text, raw, err, _) = drain(Plain::with_block(&data[..], 64));
+        assert!(err.is_none());
+        assert_eq!(text.len(), 300);
+        assert_eq!(&raw[..2], b"\xff\xfe");
+        assert_eq!([text, raw].concat(), data);
+        // A character cut by the end of the input is invalid too.
+        let (text, raw, ..) = drain(Plain::with_block(&b"ab\xe2\x82"[..], 64));
+        assert_eq!((&text[..], &raw[..]), (&b"ab"[..], &b"\xe2\x82"[..]));
+        // Invalid from the first byte: no text block at all.
+        let (text, raw, ..) = drain(Plain::with_block(&b"\xffabc"[..], 2));
+        assert!(text.is_empty());
+        assert_eq!(raw, b"\xffabc");
     }
 
     #[test]
     fn passes_errors_after_the_bytes_before_them() {
         let data = vec![b'x'; 5000];
-        let mut r = ReadAhead::new(Trickle {
-            data,
-            pos: 0,
-            fail_at: Some(3000),
-        })
-        .unwrap();
-        let mut got = Vec::new();
-        let err = r.read_to_end(&mut got).unwrap_err();
-        assert_eq!(err.to_string(), "disk on fire");
-        assert_eq!(got.len(), 3003);
+        let (text, _, err, _) = drain(
+            ReadAhead::with_block(
+                Trickle {
+                    data,
+                    pos: 0,
+                    fail_at: Some(3000),
+                },
+                // A multiple of 7: every read hands out 7 bytes, the last
+                // ones before the failure ending at 3003.
+                7 * 150,
+            )
+            .unwrap(),
+        );
+        assert_eq!(err.unwrap().to_string(), "disk on fire");
+        assert_eq!(text.len(), 3003);
     }
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::env::Env;
 use crate::error::{ResultsError, Warning};
 use crate::fastjson::{kind_of_first, FastError};
+use crate::readahead::{Block, Blocks, Plain, GAP};
 use crate::writer::{BundleWriter, Config, Format, Stats};
 
 /// Largest single event accepted (bytes): a bound on memory for hostile input.
@@ -18,39 +19,33 @@ pub const MAX_EVENT_BYTES: usize = 64 << 20;
 /// The input buffer: a `BufRead` for the byte scanner, and a window of
 /// validated text (grown on demand) for the fast parser.
 ///
-/// Input is checked as UTF-8 once, as it is read, and kept in a `String`, so
-/// the fast parser's strings are slices of it. From the first invalid UTF-8
-/// sequence on, bytes stay raw (`raw`), only the byte scanner and serde_json
-/// see them, and the fast path is off.
-struct Input<R> {
-    r: R,
+/// Input is checked as UTF-8 once, as it is read ([`Blocks`]), and kept in a
+/// `String`, so the fast parser's strings are slices of it. From the first
+/// invalid UTF-8 sequence on, bytes stay raw (`raw`), only the byte scanner
+/// and serde_json see them, and the fast path is off.
+struct Input<B> {
+    src: B,
     /// Validated input; the unconsumed part starts at `pos`.
     text: String,
     pos: usize,
-    /// Read but not in `text`: an incomplete UTF-8 sequence at the end of
-    /// what was read, or (when `broken`) everything from an invalid one on.
+    /// Everything from an invalid UTF-8 sequence on (once `broken`).
     raw: Vec<u8>,
     /// Consumed part of `raw` (only once `text` is used up and `broken`).
     raw_pos: usize,
     broken: bool,
     eof: bool,
-    chunk: Vec<u8>,
 }
 
-/// Bytes read at a time.
-const CHUNK: usize = 1 << 20;
-
-impl<R: Read> Input<R> {
-    fn new(r: R) -> Self {
+impl<B: Blocks> Input<B> {
+    fn new(src: B) -> Self {
         Input {
-            r,
+            src,
             text: String::new(),
             pos: 0,
             raw: Vec::new(),
             raw_pos: 0,
             broken: false,
             eof: false,
-            chunk: vec![0; CHUNK],
         }
     }
 
@@ -59,63 +54,67 @@ impl<R: Read> Input<R> {
         self.text.get(self.pos..).unwrap_or("")
     }
 
-    /// Read one chunk; `false` at the end of the input.
+    /// Read one block; `false` at the end of the input.
     fn read_chunk(&mut self) -> io::Result<bool> {
         if self.eof {
             return Ok(false);
         }
-        // Drop what was consumed (the fast path keeps an unfinished event).
-        if self.pos >= self.text.len() {
-            self.text.clear();
-            self.pos = 0;
-        } else if self.pos > 0 && self.text.is_char_boundary(self.pos) {
-            self.text.drain(..self.pos);
-            self.pos = 0;
-        }
-        let n = loop {
-            match self.r.read(&mut self.chunk) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+        match self.src.next_block()? {
+            None => {
+                self.eof = true;
+                Ok(false)
             }
-        };
-        if n == 0 {
-            self.eof = true;
-            // An incomplete sequence at the very end is invalid.
-            self.broken |= !self.raw.is_empty();
-            return Ok(false);
-        }
-        if self.broken {
-            if self.raw_pos == self.raw.len() {
-                self.raw.clear();
-                self.raw_pos = 0;
+            Some(Block::Text(block)) if !self.broken => {
+                self.take_text(block);
+                Ok(true)
             }
-            self.raw.extend_from_slice(&self.chunk[..n]);
-            return Ok(true);
-        }
-        let fresh: &[u8] = if self.raw.is_empty() {
-            &self.chunk[..n]
-        } else {
-            self.raw.extend_from_slice(&self.chunk[..n]);
-            &self.raw
-        };
-        let (valid, rest) = match std::str::from_utf8(fresh) {
-            Ok(t) => (t, None),
-            Err(e) => {
-                let (ok, rest) = fresh.split_at(e.valid_up_to());
-                (
-                    std::str::from_utf8(ok).unwrap_or_default(),
-                    Some((rest.to_vec(), e.error_len().is_some())),
-                )
+            Some(Block::Text(block)) => {
+                self.take_raw(&block.as_bytes()[GAP.min(block.len())..]);
+                self.src.recycle(block.into_bytes());
+                Ok(true)
             }
-        };
-        self.text.push_str(valid);
-        self.raw.clear();
-        if let Some((rest, invalid)) = rest {
-            self.raw = rest;
-            self.broken = invalid;
+            Some(Block::Raw(bytes)) => {
+                self.broken = true;
+                self.take_raw(&bytes);
+                self.src.recycle(bytes);
+                Ok(true)
+            }
         }
-        Ok(true)
+    }
+
+    /// A text block after what is left of the window: the block becomes the
+    /// window, with the unconsumed rest (an event cut by the block's end)
+    /// put in its gap, unless the rest is longer than the gap.
+    fn take_text(&mut self, mut block: String) {
+        let rest = self.text.get(self.pos.min(self.text.len())..);
+        match rest {
+            Some(rest) if rest.len() <= GAP && block.is_char_boundary(GAP) => {
+                let at = GAP - rest.len();
+                block.replace_range(at..GAP, rest);
+                let used = std::mem::replace(&mut self.text, block);
+                self.pos = at;
+                self.src.recycle(used.into_bytes());
+            }
+            _ => {
+                if self.pos >= self.text.len() {
+                    self.text.clear();
+                    self.pos = 0;
+                } else if self.pos > 0 && self.text.is_char_boundary(self.pos) {
+                    self.text.drain(..self.pos);
+                    self.pos = 0;
+                }
+                self.text.push_str(block.get(GAP..).unwrap_or(""));
+                self.src.recycle(block.into_bytes());
+            }
+        }
+    }
+
+    fn take_raw(&mut self, bytes: &[u8]) {
+        if self.raw_pos == self.raw.len() {
+            self.raw.clear();
+            self.raw_pos = 0;
+        }
+        self.raw.extend_from_slice(bytes);
     }
 
     /// Extend the window; `false` when it cannot grow: end of input, invalid
@@ -136,7 +135,7 @@ impl<R: Read> Input<R> {
     }
 }
 
-impl<R: Read> Input<R> {
+impl<B: Blocks> Input<B> {
     /// Grow the window to at least `n` bytes, or as far as it can grow.
     fn fill_to(&mut self, n: usize) -> io::Result<()> {
         while self.window().len() < n && self.more()? {}
@@ -144,7 +143,7 @@ impl<R: Read> Input<R> {
     }
 }
 
-impl<R: Read> Read for Input<R> {
+impl<B: Blocks> Read for Input<B> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let avail = self.fill_buf()?;
         let n = avail.len().min(out.len());
@@ -154,7 +153,7 @@ impl<R: Read> Read for Input<R> {
     }
 }
 
-impl<R: Read> BufRead for Input<R> {
+impl<B: Blocks> BufRead for Input<B> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         loop {
             if self.pos < self.text.len() {
@@ -310,6 +309,21 @@ pub fn translate_reader<R: Read, W: Write, E: Env>(
     format: Format,
     on_warning: &mut dyn FnMut(&Warning),
 ) -> Result<Stats, ResultsError> {
+    let events = Plain::new(events);
+    translate_blocks(identity, events, config, env, out, format, on_warning)
+}
+
+/// [`translate_reader`] over input in blocks: a [`ReadAhead`](crate::ReadAhead)
+/// reads a file on a thread of its own while the events are translated.
+pub fn translate_blocks<B: Blocks, W: Write, E: Env>(
+    identity: &Value,
+    events: B,
+    config: &Config,
+    env: E,
+    out: W,
+    format: Format,
+    on_warning: &mut dyn FnMut(&Warning),
+) -> Result<Stats, ResultsError> {
     let mut writer = BundleWriter::new(out, identity, config, env, format)?;
     let mut sc = Scanner {
         r: Input::new(events),
@@ -338,8 +352,8 @@ pub fn translate_reader<R: Read, W: Write, E: Env>(
 }
 
 /// The elements of the array, after its `[`, and what follows the `]`.
-fn read_events<R: Read, W: Write, E: Env>(
-    sc: &mut Scanner<Input<R>>,
+fn read_events<B: Blocks, W: Write, E: Env>(
+    sc: &mut Scanner<Input<B>>,
     writer: &mut BundleWriter<W, E>,
     on_warning: &mut dyn FnMut(&Warning),
 ) -> Result<(), ResultsError> {
@@ -431,7 +445,7 @@ fn read_events<R: Read, W: Write, E: Env>(
 }
 
 /// After `index` events: `,` (`false`: more follow) or the closing `]` (`true`).
-fn separator<R: Read>(sc: &mut Scanner<Input<R>>, index: usize) -> Result<bool, ResultsError> {
+fn separator<B: Blocks>(sc: &mut Scanner<Input<B>>, index: usize) -> Result<bool, ResultsError> {
     match sc.skip_ws()? {
         Some(b',') => {
             sc.bump();

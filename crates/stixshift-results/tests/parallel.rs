@@ -6,7 +6,10 @@
 //! to serde_json, elements that are not objects, pretty-printed input).
 
 use serde_json::{json, Value};
-use stixshift_results::{translate_reader, BundleWriter, Config, Env, FixedEnv, Format, Warning};
+use stixshift_results::{
+    translate_blocks, translate_reader, BundleWriter, Config, Env, FixedEnv, Format, Plain, ReadAhead,
+    Warning,
+};
 
 /// A fixed clock and random ids, and forkable: translation may go parallel.
 struct ForkingEnv;
@@ -352,5 +355,70 @@ fn ids_made_on_several_threads_are_distinct() {
         let uuid = id.strip_prefix("observed-data--").unwrap();
         let u = uuid::Uuid::parse_str(uuid).unwrap();
         assert_eq!(u.get_version_num(), 4, "{id}");
+    }
+}
+
+/// Input read in blocks of any size, in line or on a reading thread: each
+/// block's unfinished event (longer than the block's gap, for one of them),
+/// characters cut by a block's end, and invalid UTF-8 after many blocks
+/// give the output, warnings and error that one block gives.
+#[test]
+fn blocks_of_any_size_give_what_one_block_gives() {
+    let mut items: Vec<Value> = (0..150).map(event).collect();
+    // Longer than the 64 KiB a block keeps for the unfinished event.
+    items[70]["output"] = json!(format!("long é {}", "x".repeat(100_000)));
+    items[71]["output"] = json!("€".repeat(5_000));
+    let text = serde_json::to_string(&items).unwrap();
+    let mut broken = text.clone().into_bytes();
+    let at = text.find("\"p140\"").unwrap();
+    broken[at + 2] = 0xff;
+    for input in [text.into_bytes(), broken] {
+        let run = |threads: usize, block: usize, thread: bool| {
+            let config = Config {
+                threads,
+                batch_bytes: 9_000,
+                ..Config::default()
+            };
+            let env: Box<dyn Env> = if threads == 1 {
+                Box::new(FixedEnv::default())
+            } else {
+                Box::new(ForkingEnv)
+            };
+            let (mut out, mut warnings) = (Vec::new(), Vec::new());
+            let mut warn = |w: &Warning| warnings.push(w.clone());
+            let result = if thread {
+                let blocks = ReadAhead::with_block(std::io::Cursor::new(input.clone()), block);
+                let blocks = blocks.unwrap();
+                translate_blocks(&identity(), blocks, &config, env, &mut out, Format::Bundle, &mut warn)
+            } else {
+                let blocks = Plain::with_block(&input[..], block);
+                translate_blocks(&identity(), blocks, &config, env, &mut out, Format::Bundle, &mut warn)
+            };
+            Run {
+                output: normalize(&String::from_utf8_lossy(&out)),
+                warnings,
+                result: result.map_err(|e| e.to_string()),
+            }
+        };
+        let whole = run(1, 1 << 30, false);
+        for (threads, block, thread) in [
+            (1, 97, false),
+            (1, 777, false),
+            (1, 4_096, true),
+            (2, 5_000, false),
+            (2, 20_011, true),
+            (3, 100_003, false),
+        ] {
+            let got = run(threads, block, thread);
+            let what = format!("{threads} threads, blocks of {block}, thread {thread}");
+            // Counted apart from the events translated in later parts.
+            let serial = got.result.map(|s| stixshift_results::Stats {
+                parallel_events: 0,
+                ..s
+            });
+            assert_eq!(serial, whole.result, "{what}");
+            assert_eq!(got.warnings, whole.warnings, "{what}");
+            assert!(got.output == whole.output, "{what}: output differs");
+        }
     }
 }

@@ -492,7 +492,7 @@ fn results(
     let result = if let Some(path) = events.strip_prefix('@') {
         // Read ahead on a thread of its own: the read calls overlap translating.
         match std::fs::File::open(path).and_then(stixshift_results::ReadAhead::new) {
-            Ok(f) => stixshift_results::translate_reader(
+            Ok(f) => stixshift_results::translate_blocks(
                 identity, f, &config, env, &mut out, format, &mut warn,
             ),
             Err(e) => {
