@@ -41,6 +41,7 @@
 //! `from` is the last one requested. Events whose timestamp cannot be read
 //! are kept.
 
+use std::ops::Range;
 use std::pin::Pin;
 
 use futures_core::Stream;
@@ -52,7 +53,6 @@ use crate::error::TransmitError;
 use crate::search::SearchId;
 use crate::time::timestamp_value_ns;
 use crate::wire::PAGE_SIZE;
-use serde_json::value::RawValue;
 
 /// The continuation token of a search, as stix-shifter passes it between
 /// `results` calls: `{"result_count": 999, "prev_page_token": "<cursor>"}`.
@@ -110,18 +110,41 @@ impl Metadata {
 pub type PageStream = Pin<Box<dyn Stream<Item = Result<Vec<Value>, TransmitError>> + Send>>;
 
 /// The stream of [`Client::raw_pages`]: the events as unparsed JSON text.
-pub type RawPageStream =
-    Pin<Box<dyn Stream<Item = Result<Vec<Box<RawValue>>, TransmitError>> + Send>>;
+pub type RawPageStream = Pin<Box<dyn Stream<Item = Result<RawPage, TransmitError>> + Send>>;
 
-/// An event's time, read from its JSON text without building the event.
-fn raw_timestamp_ns(event: &RawValue) -> Option<i128> {
-    timestamp_value_ns(&crate::peek::field::<Value>(event.get(), "timestamp")?)
+/// A page's events as unparsed JSON text: slices of the response body,
+/// delimited but not validated (whoever parses an event finds out whether
+/// it is JSON).
+#[derive(Debug)]
+pub struct RawPage {
+    text: String,
+    events: Vec<Range<usize>>,
 }
 
-fn parse_events(raw: Vec<Box<RawValue>>) -> Result<Vec<Value>, TransmitError> {
-    raw.iter()
+impl RawPage {
+    /// The events' texts, in the page's order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.events.iter().map(|r| &self.text[r.clone()])
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
+/// An event's time, read from its JSON text without building the event.
+fn raw_timestamp_ns(event: &str) -> Option<i128> {
+    timestamp_value_ns(&crate::peek::field::<Value>(event, "timestamp")?)
+}
+
+fn parse_events(page: RawPage) -> Result<Vec<Value>, TransmitError> {
+    page.iter()
         .map(|e| {
-            serde_json::from_str(e.get()).map_err(|err| TransmitError::InvalidResponse {
+            serde_json::from_str(e).map_err(|err| TransmitError::InvalidResponse {
                 status: 200,
                 detail: format!("an event is not JSON: {err}"),
             })
@@ -189,7 +212,7 @@ impl Pager {
 
     /// Reads one page; `None` when paging is over. The page may be empty
     /// (all its events skipped or outside the window).
-    async fn next_page(&mut self) -> Result<Option<Vec<Box<RawValue>>>, TransmitError> {
+    async fn next_page(&mut self) -> Result<Option<RawPage>, TransmitError> {
         let wanted = self.end.saturating_sub(self.position);
         if wanted == 0 || self.next == Next::Done {
             return Ok(None);
@@ -220,10 +243,10 @@ impl Pager {
             i128::from(self.search.to_ns()),
         );
         let mut left_window = false;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(page.data.len());
         let mut kept = 0u64;
         for event in page.data {
-            match raw_timestamp_ns(&event) {
+            match raw_timestamp_ns(&page.text[event.clone()]) {
                 Some(ts) if ts < from => {
                     left_window = true;
                     continue;
@@ -254,7 +277,10 @@ impl Pager {
             }
             Some(c) => Next::Cursor(c),
         };
-        Ok(Some(out))
+        Ok(Some(RawPage {
+            text: page.text,
+            events: out,
+        }))
     }
 
     fn broken(&mut self, why: &str) -> TransmitError {
@@ -383,20 +409,19 @@ mod tests {
 
     #[test]
     fn raw_timestamps() {
-        let raw = |s: &str| serde_json::value::RawValue::from_string(s.to_owned()).unwrap();
         assert_eq!(
-            raw_timestamp_ns(&raw(
+            raw_timestamp_ns((
                 r#"{"id": "a", "timestamp": 7, "x": [1, {"timestamp": 9}]}"#
             )),
             Some(7)
         );
         assert_eq!(
-            raw_timestamp_ns(&raw(r#"{"timestamp": "1970-01-01T00:00:01Z"}"#)),
+            raw_timestamp_ns((r#"{"timestamp": "1970-01-01T00:00:01Z"}"#)),
             Some(1_000_000_000)
         );
-        assert_eq!(raw_timestamp_ns(&raw("{}")), None);
-        assert_eq!(raw_timestamp_ns(&raw(r#""x""#)), None);
-        assert_eq!(raw_timestamp_ns(&raw(r#"{"timestamp": null}"#)), None);
+        assert_eq!(raw_timestamp_ns(("{}")), None);
+        assert_eq!(raw_timestamp_ns((r#""x""#)), None);
+        assert_eq!(raw_timestamp_ns((r#"{"timestamp": null}"#)), None);
     }
 
     fn reason(v: Value) -> String {

@@ -7,7 +7,7 @@
 
 use memchr::memchr2;
 
-fn ws(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn ws(b: &[u8], mut i: usize) -> usize {
     while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
         i += 1;
     }
@@ -15,7 +15,7 @@ fn ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// `b[i]` is an opening quote: the index after the closing one.
-fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
     i += 1;
     loop {
         i += memchr2(b'"', b'\\', b.get(i..)?)?;
@@ -27,7 +27,7 @@ fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// The index after the value starting at `b[i]` (valid JSON assumed).
-fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
     match *b.get(i)? {
         b'"' => string_end(b, i),
         b'{' | b'[' => {

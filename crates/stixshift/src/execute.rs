@@ -84,9 +84,10 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
     // Fetch on another task while this one translates: at most two pages
     // wait in the channel, so memory stays flat (apart from the ids seen,
     // when de-duplicating).
-    // Each event with its `id` (read on the fetching task, which has time to spare).
-    type RawPage = Vec<(Box<serde_json::value::RawValue>, Option<String>)>;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<RawPage, Error>>(2);
+    // Each page with its events' `id`s (read on the fetching task, which
+    // has time to spare), when de-duplicating.
+    type IdPage = (stixshift_transmit::RawPage, Vec<Option<String>>);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<IdPage, Error>>(2);
     let fetcher = tokio::spawn(async move {
         for search in &searches {
             // Events stay JSON text until the bundle writer parses them once.
@@ -94,15 +95,15 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
             while let Some(page) = pages.next().await {
                 let failed = page.is_err();
                 let page = page.map_err(Error::from).map(|events| {
-                    events
-                        .into_iter()
-                        .map(|e| {
-                            let id = dedup
-                                .then(|| stixshift_transmit::peek::field::<String>(e.get(), "id"))
-                                .flatten();
-                            (e, id)
-                        })
-                        .collect::<RawPage>()
+                    let ids = if dedup {
+                        events
+                            .iter()
+                            .map(|e| stixshift_transmit::peek::field::<String>(e, "id"))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
+                    (events, ids)
                 });
                 if tx.send(page).await.is_err() || failed {
                     return;
@@ -111,20 +112,20 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
         }
     });
     while let Some(page) = rx.recv().await {
-        let mut events = page?;
+        let (events, mut ids) = page?;
         stats.pages += 1;
         stats.events += events.len();
         // The bundle writer applies the connector's pre-processing itself
         // (`Config::preprocess`, idempotent): no separate pass here.
         let mut texts: Vec<&str> = Vec::with_capacity(events.len());
-        for (event, id) in &mut events {
+        for (k, event) in events.iter().enumerate() {
             // Two queries (windows) can return the same event: keep it once.
-            if let Some(id) = id.take() {
+            if let Some(id) = ids.get_mut(k).and_then(Option::take) {
                 if !seen.insert(id) {
                     continue;
                 }
             }
-            texts.push(event.get());
+            texts.push(event);
         }
         // The page's events are translated on all cores (STIX 2.0), in order.
         for w in writer.write_events_json(&texts)? {
