@@ -157,6 +157,8 @@ struct Answer {
     status: u16,
     retry_after: Option<Duration>,
     body: Vec<u8>,
+    /// The events found while the body arrived (events pages).
+    splitter: Option<wire::Splitter>,
 }
 
 /// A failed attempt.
@@ -306,7 +308,7 @@ impl Client {
     /// (the reference said "cannot verify credentials" for every status),
     /// transport errors as for every request.
     pub async fn ping(&self) -> Result<(), TransmitError> {
-        let (answer, attempts) = self.send(STATUS_PATH).await?;
+        let (answer, attempts) = self.send(STATUS_PATH, false).await?;
         if (200..300).contains(&answer.status) {
             Ok(())
         } else {
@@ -317,11 +319,12 @@ impl Client {
     /// One events page: `GET /api/v1/secureEvents?<query>` (with retries).
     pub(crate) async fn events_page(&self, query: &str) -> Result<EventsPage, TransmitError> {
         let path = format!("{}?{query}", wire::EVENTS_PATH);
-        let (answer, attempts) = self.send(&path).await?;
+        let (answer, attempts) = self.send(&path, true).await?;
         if !(200..300).contains(&answer.status) {
             return Err(self.status_error(&answer, Op::Events, attempts));
         }
-        wire::events_page(answer.body).map_err(|detail| TransmitError::InvalidResponse {
+        let splitter = answer.splitter.unwrap_or_default();
+        wire::events_page(answer.body, splitter).map_err(|detail| TransmitError::InvalidResponse {
             status: answer.status,
             detail: wire::redact(&detail, self.token.expose()),
         })
@@ -351,14 +354,15 @@ impl Client {
     /// GETs `path_and_query` under the retry policy; returns the last
     /// answer (any status) with the number of attempts made, or the last
     /// transport failure as an error.
-    async fn send(&self, path_and_query: &str) -> Result<(Answer, u32), TransmitError> {
+    /// `split`: the answer is an events page, split while it arrives.
+    async fn send(&self, path_and_query: &str, split: bool) -> Result<(Answer, u32), TransmitError> {
         let url = format!("{}{path_and_query}", self.base);
         let start = Instant::now();
         let max = self.retry.max_attempts.max(1);
         let mut number = 0u32;
         loop {
             number += 1;
-            let result = self.attempt(&url).await;
+            let result = self.attempt(&url, split).await;
             let outcome = match &result {
                 Ok(a) => Outcome::Status {
                     status: a.status,
@@ -385,7 +389,7 @@ impl Client {
         }
     }
 
-    async fn attempt(&self, url: &str) -> Result<Answer, Failure> {
+    async fn attempt(&self, url: &str, split: bool) -> Result<Answer, Failure> {
         let mut resp = self
             .http
             .get(url)
@@ -404,16 +408,22 @@ impl Client {
         let announced = resp.content_length().unwrap_or(0);
         let mut body =
             Vec::with_capacity(usize::try_from(announced).map_or(0, |n| n.min(32 << 20)));
+        let mut splitter = (split && (200..300).contains(&status)).then(wire::Splitter::default);
         while let Some(chunk) = resp.chunk().await.map_err(|e| classify_error(&e, true))? {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(Failure::TooLarge(status));
             }
             body.extend_from_slice(&chunk);
+            // Scanned while the rest is on its way.
+            if let Some(s) = splitter.as_mut() {
+                s.feed(&body);
+            }
         }
         Ok(Answer {
             status,
             retry_after,
             body,
+            splitter,
         })
     }
 

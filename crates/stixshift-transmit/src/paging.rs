@@ -410,18 +410,18 @@ mod tests {
     #[test]
     fn raw_timestamps() {
         assert_eq!(
-            raw_timestamp_ns((
+            raw_timestamp_ns(
                 r#"{"id": "a", "timestamp": 7, "x": [1, {"timestamp": 9}]}"#
-            )),
+            ),
             Some(7)
         );
         assert_eq!(
-            raw_timestamp_ns((r#"{"timestamp": "1970-01-01T00:00:01Z"}"#)),
+            raw_timestamp_ns(r#"{"timestamp": "1970-01-01T00:00:01Z"}"#),
             Some(1_000_000_000)
         );
-        assert_eq!(raw_timestamp_ns(("{}")), None);
-        assert_eq!(raw_timestamp_ns((r#""x""#)), None);
-        assert_eq!(raw_timestamp_ns((r#"{"timestamp": null}"#)), None);
+        assert_eq!(raw_timestamp_ns("{}"), None);
+        assert_eq!(raw_timestamp_ns(r#""x""#), None);
+        assert_eq!(raw_timestamp_ns(r#"{"timestamp": null}"#), None);
     }
 
     fn reason(v: Value) -> String {

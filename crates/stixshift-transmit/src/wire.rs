@@ -49,16 +49,16 @@ struct BorrowedPage<'a> {
     page: Option<PageInfo>,
 }
 
-/// Parses a list-events body.
+/// Parses a list-events body, with what `splitter` found while it arrived.
 ///
 /// The usual body (an object with `data`, an array of objects, and `page`)
 /// is split by a structural scan: each event's extent is found by its
 /// brackets and strings, not validated (its parser does that, and reports
 /// an event that is not JSON as such). Anything else goes to serde_json,
 /// which words the error.
-pub(crate) fn events_page(body: Vec<u8>) -> Result<EventsPage, String> {
+pub(crate) fn events_page(body: Vec<u8>, splitter: Splitter) -> Result<EventsPage, String> {
     let text = String::from_utf8(body).map_err(|e| format!("not JSON: {}", e.utf8_error()))?;
-    if let Some((data, page)) = split_page(&text) {
+    if let Some((data, page)) = splitter.finish(&text) {
         return Ok(EventsPage { text, data, page });
     }
     let parsed = serde_json::from_str::<BorrowedPage>(&text).map_err(|e| {
@@ -82,22 +82,162 @@ pub(crate) fn events_page(body: Vec<u8>) -> Result<EventsPage, String> {
     Ok(EventsPage { text, data, page })
 }
 
-/// The usual body split by [`crate::peek`]'s scanner: `None` for anything
-/// else (a key given twice or escaped, an element that is not an object,
-/// `page` not as expected, text after the object...).
-fn split_page(text: &str) -> Option<(Vec<Range<usize>>, Option<PageInfo>)> {
+/// Splits the events of a body that starts `{"data": [` while it arrives
+/// ([`Splitter::feed`] after each part), so that little is left to do once
+/// the last part is in.
+#[derive(Debug, Default)]
+pub(crate) struct Splitter {
+    state: Split,
+    /// Where the scan goes on: after the `[` or a `,` (`Elements`), or
+    /// after the `]` (`After`).
+    pos: usize,
+    events: Vec<Range<usize>>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Split {
+    /// Before `[`.
+    #[default]
+    Start,
+    /// In the array.
+    Elements,
+    /// After the array.
+    After,
+    /// Not the usual start, or not the usual elements: left to
+    /// [`Splitter::finish`]'s other ways.
+    Other,
+}
+
+impl Splitter {
+    /// The elements of an array whose `[` is at `b[i]`.
+    fn array(b: &[u8], i: usize) -> Splitter {
+        let mut s = Splitter {
+            state: if b.get(i) == Some(&b'[') {
+                Split::Elements
+            } else {
+                Split::Other
+            },
+            pos: i + 1,
+            events: Vec::new(),
+        };
+        s.feed(b);
+        s
+    }
+
+    /// Scan the body received so far (`b`, which only grows) as far as it
+    /// is complete.
+    pub(crate) fn feed(&mut self, b: &[u8]) {
+        if self.state == Split::Start {
+            match data_start(b) {
+                Some(Some(i)) => {
+                    self.state = Split::Elements;
+                    self.pos = i;
+                }
+                Some(None) => return,
+                None => {
+                    self.state = Split::Other;
+                    return;
+                }
+            }
+        }
+        while self.state == Split::Elements {
+            let i = peek::ws(b, self.pos);
+            match b.get(i) {
+                // `[]`; after a `,`, a `]` is left to serde_json.
+                Some(b']') if self.events.is_empty() => {
+                    self.pos = i + 1;
+                    self.state = Split::After;
+                }
+                Some(b'{') => {
+                    // Incomplete (or not JSON: decided once all is in).
+                    let Some(end) = peek::value_end(b, i) else {
+                        return;
+                    };
+                    let j = peek::ws(b, end);
+                    match b.get(j) {
+                        None => return,
+                        Some(b',') => self.pos = j + 1,
+                        Some(b']') => {
+                            self.pos = j + 1;
+                            self.state = Split::After;
+                        }
+                        Some(_) => {
+                            self.state = Split::Other;
+                            return;
+                        }
+                    }
+                    self.events.push(i..end);
+                }
+                None => return,
+                Some(_) => self.state = Split::Other,
+            }
+        }
+    }
+
+    /// The events and the `page` object of the whole body `text`, if it is
+    /// an object with `data` (an array of objects) and maybe `page` and
+    /// other members; `None` for anything else (a key given twice or
+    /// escaped, an element that is not an object, `page` not as expected,
+    /// text after the object...).
+    pub(crate) fn finish(mut self, text: &str) -> Option<(Vec<Range<usize>>, Option<PageInfo>)> {
+        let b = text.as_bytes();
+        self.feed(b);
+        if self.state == Split::After {
+            return members(text, self.pos, Some(self.events), false);
+        }
+        // Another order of members (or not an events page at all).
+        let i = peek::ws(b, 0);
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        let i = peek::ws(b, i + 1);
+        if b.get(i) == Some(&b'}') {
+            return None;
+        }
+        members(text, i, None, true)
+    }
+}
+
+/// Where the elements of `{"data": [` start, white space allowed between
+/// the tokens: `Some(None)` while `b` is too short to tell, `None` if `b`
+/// starts otherwise.
+fn data_start(b: &[u8]) -> Option<Option<usize>> {
+    let mut i = 0;
+    for token in [&b"{"[..], b"\"data\"", b":", b"["] {
+        i = peek::ws(b, i);
+        let have = &b[i.min(b.len())..(i + token.len()).min(b.len())];
+        if !token.starts_with(have) {
+            return None;
+        }
+        if have.len() < token.len() {
+            return Some(None);
+        }
+        i += token.len();
+    }
+    Some(Some(i))
+}
+
+/// The members of the body's object from `text[i]` on (`at_key`: at a
+/// member's key, else after a member), up to the end of the text, with
+/// the events already split, if any.
+fn members(
+    text: &str,
+    mut i: usize,
+    mut data: Option<Vec<Range<usize>>>,
+    mut at_key: bool,
+) -> Option<(Vec<Range<usize>>, Option<PageInfo>)> {
     let b = text.as_bytes();
-    let mut data = None;
     let mut page = None;
-    let mut i = peek::ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i = peek::ws(b, i + 1);
-    if b.get(i) == Some(&b'}') {
-        return None;
-    }
     loop {
+        if !at_key {
+            i = peek::ws(b, i);
+            match b.get(i)? {
+                b',' => i = peek::ws(b, i + 1),
+                b'}' => break,
+                _ => return None,
+            }
+        }
+        at_key = false;
         let key_end = (b.get(i) == Some(&b'"')).then(|| peek::string_end(b, i))??;
         let key = &text[i + 1..key_end - 1];
         i = peek::ws(b, key_end);
@@ -107,9 +247,12 @@ fn split_page(text: &str) -> Option<(Vec<Range<usize>>, Option<PageInfo>)> {
         i = peek::ws(b, i + 1);
         match key {
             "data" if data.is_none() => {
-                let (events, end) = split_array(b, i)?;
-                data = Some(events);
-                i = end;
+                let split = Splitter::array(b, i);
+                if split.state != Split::After {
+                    return None;
+                }
+                data = Some(split.events);
+                i = split.pos;
             }
             "page" if page.is_none() => {
                 let end = peek::value_end(b, i)?;
@@ -119,42 +262,11 @@ fn split_page(text: &str) -> Option<(Vec<Range<usize>>, Option<PageInfo>)> {
             "data" | "page" => return None,
             _ => i = peek::value_end(b, i)?,
         }
-        i = peek::ws(b, i);
-        match b.get(i)? {
-            b',' => i = peek::ws(b, i + 1),
-            b'}' => break,
-            _ => return None,
-        }
     }
     if peek::ws(b, i + 1) != b.len() {
         return None;
     }
     Some((data?, page.flatten()))
-}
-
-/// The elements (objects) of the array at `b[i]`, and the index after it.
-fn split_array(b: &[u8], mut i: usize) -> Option<(Vec<Range<usize>>, usize)> {
-    if b.get(i) != Some(&b'[') {
-        return None;
-    }
-    let mut events = Vec::new();
-    i = peek::ws(b, i + 1);
-    if b.get(i) == Some(&b']') {
-        return Some((events, i + 1));
-    }
-    loop {
-        if b.get(i) != Some(&b'{') {
-            return None;
-        }
-        let end = peek::value_end(b, i)?;
-        events.push(i..end);
-        i = peek::ws(b, end);
-        match b.get(i)? {
-            b',' => i = peek::ws(b, i + 1),
-            b']' => return Some((events, i + 1)),
-            _ => return None,
-        }
-    }
 }
 
 /// The error message of an error body: its `message`, else its `error`
@@ -186,29 +298,144 @@ pub(crate) fn redact(text: &str, secret: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A body parsed as it would arrive in parts of `part` bytes.
+    fn parse_in_parts(body: &[u8], part: usize) -> Result<EventsPage, String> {
+        let mut splitter = Splitter::default();
+        let mut got = Vec::new();
+        for piece in body.chunks(part.max(1)) {
+            got.extend_from_slice(piece);
+            splitter.feed(&got);
+        }
+        events_page(got, splitter)
+    }
+
+    fn events_page_(body: &[u8]) -> Result<EventsPage, String> {
+        events_page(body.to_vec(), Splitter::default())
+    }
+
+    /// What serde_json reads: the events' texts and `page.prev`.
+    fn serde_view(body: &str) -> Option<(Vec<String>, Option<String>)> {
+        let p: BorrowedPage = serde_json::from_str(body).ok()?;
+        Some((
+            p.data.iter().map(|r| r.get().to_owned()).collect(),
+            p.page.and_then(|p| p.prev),
+        ))
+    }
+
+    fn our_view(p: &EventsPage) -> (Vec<String>, Option<String>) {
+        (
+            p.data.iter().map(|r| p.text[r.clone()].to_owned()).collect(),
+            p.page.as_ref().and_then(|p| p.prev.clone()),
+        )
+    }
 
     #[test]
     fn pages() {
-        let p = events_page(
+        let p = events_page_(
             br#"{"data":[{"id":"a","z":1,"b":2}],"page":{"total":1,"prev":"c1","next":"c2"}}"#,
         )
         .unwrap();
         assert_eq!(p.data.len(), 1);
-        assert_eq!(
-            serde_json::to_string(&p.data[0]).unwrap(),
-            r#"{"id":"a","z":1,"b":2}"#
-        );
+        assert_eq!(&p.text[p.data[0].clone()], r#"{"id":"a","z":1,"b":2}"#);
         assert_eq!(p.page.unwrap().prev.as_deref(), Some("c1"));
-        let p = events_page(br#"{"data":[]}"#).unwrap();
+        let p = events_page_(br#"{"data":[]}"#).unwrap();
         assert!(p.page.is_none());
         assert_eq!(
-            events_page(b"{\"page\":{}}").unwrap_err(),
+            events_page_(b"{\"page\":{}}").unwrap_err(),
             "not an events page: missing field `data` at line 1 column 11"
         );
-        assert!(events_page(b"<html>")
+        assert!(events_page_(b"<html>")
             .unwrap_err()
             .starts_with("not JSON: "));
-        assert!(events_page(br#"{"data":[],"page":{"prev":5}}"#).is_err());
+        assert!(events_page_(br#"{"data":[],"page":{"prev":5}}"#).is_err());
+    }
+
+    /// Bodies of other shapes than the usual one, split whole or in parts:
+    /// what serde_json reads, or its error.
+    #[test]
+    fn other_shapes_read_as_serde_reads_them() {
+        let bodies = [
+            r#"{"page":{"prev":"p"},"data":[{"a":1},{"b":[{"c":"]}"}]}]}"#,
+            r#" { "total" : 3 , "data" : [ { "a" : "x\"}]" } ] , "page" : null } "#,
+            r#"{"data":[{"a":1}],"data":[{"b":2}]}"#,
+            r#"{"data":[1, "x", {"a":1}],"page":{}}"#,
+            r#"{"data":[{"a":1},],"page":{}}"#,
+            r#"{"data":[{"a":1}]} x"#,
+            r#"{"data":[{"a":1}],"page":{"prev":"c"}"#,
+            r#"{"data":[{"a":1}"#,
+            r#"{"dat\u0061":[{"a":1}]}"#,
+            r#"{"data":[{"a":1}],"page":{"prev":"c","prev":"d"}}"#,
+            r#"{"data":[]}"#,
+            r#"{"data":[ ],"page":{"prev":null}}"#,
+            r#"{}"#,
+            r#"[]"#,
+        ];
+        for body in bodies {
+            for part in [1, 2, 3, 7, body.len()] {
+                let ours = parse_in_parts(body.as_bytes(), part);
+                match serde_view(body) {
+                    Some(view) => {
+                        let p = ours.unwrap_or_else(|e| panic!("{body} / {part}: {e}"));
+                        assert_eq!(our_view(&p), view, "{body} / {part}");
+                    }
+                    None => assert!(ours.is_err(), "{body} / {part}: {ours:?}"),
+                }
+            }
+        }
+    }
+
+    /// JSON values that may appear in events: nested, with escapes and
+    /// brackets inside strings.
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "[ -~\\n\"\\\\{}\\[\\]é]{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("[a-z\"\\\\{]{0,4}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The usual body, compact or pretty, in parts of any size: the
+        /// same events and cursor as serde_json.
+        #[test]
+        fn the_split_agrees_with_serde(
+            events in prop::collection::vec(
+                prop::collection::btree_map("[a-z\"]{1,5}", json_value(), 0..5), 0..6),
+            prev in proptest::option::of("[a-zA-Z0-9=]{1,10}"),
+            pretty in any::<bool>(),
+            part in 1usize..64,
+        ) {
+            let data: Vec<serde_json::Value> = events
+                .into_iter()
+                .map(|m| serde_json::Value::Object(m.into_iter().collect()))
+                .collect();
+            let body = serde_json::json!({"data": data, "page": {"prev": prev, "total": 9}});
+            let text = if pretty {
+                serde_json::to_string_pretty(&body).unwrap()
+            } else {
+                body.to_string()
+            };
+            let ours = parse_in_parts(text.as_bytes(), part).unwrap();
+            prop_assert_eq!(our_view(&ours), serde_view(&text).unwrap());
+            // By the scan itself, not by its serde_json fallback.
+            let mut splitter = Splitter::default();
+            for end in (part..text.len()).step_by(part).chain([text.len()]) {
+                splitter.feed(&text.as_bytes()[..end]);
+            }
+            let (events, page) = splitter.finish(&text).expect("the scan gave up");
+            prop_assert_eq!(events, ours.data);
+            prop_assert_eq!(page.and_then(|p| p.prev), ours.page.and_then(|p| p.prev));
+        }
     }
 
     #[test]
