@@ -113,7 +113,11 @@ impl<R: Read> Filler<R> {
             v.resize(self.block, 0);
             let n = self.read_into(&mut v, 0);
             v.truncate(n);
-            return if n == 0 { self.fill(v) } else { Ok(Some(Block::Raw(v))) };
+            return if n == 0 {
+                self.fill(v)
+            } else {
+                Ok(Some(Block::Raw(v)))
+            };
         }
         // Buffers come back at the length they were used at; only what was
         // not used before is zeroed (a new one comes zeroed from the system).

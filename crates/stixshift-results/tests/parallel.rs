@@ -7,8 +7,8 @@
 
 use serde_json::{json, Value};
 use stixshift_results::{
-    translate_blocks, translate_reader, BundleWriter, Config, Env, FixedEnv, Format, Plain, ReadAhead,
-    Warning,
+    translate_blocks, translate_reader, BundleWriter, Config, Env, FixedEnv, Format, Plain,
+    ReadAhead, Warning,
 };
 
 /// A fixed clock and random ids, and forkable: translation may go parallel.
@@ -389,10 +389,26 @@ fn blocks_of_any_size_give_what_one_block_gives() {
             let result = if thread {
                 let blocks = ReadAhead::with_block(std::io::Cursor::new(input.clone()), block);
                 let blocks = blocks.unwrap();
-                translate_blocks(&identity(), blocks, &config, env, &mut out, Format::Bundle, &mut warn)
+                translate_blocks(
+                    &identity(),
+                    blocks,
+                    &config,
+                    env,
+                    &mut out,
+                    Format::Bundle,
+                    &mut warn,
+                )
             } else {
                 let blocks = Plain::with_block(&input[..], block);
-                translate_blocks(&identity(), blocks, &config, env, &mut out, Format::Bundle, &mut warn)
+                translate_blocks(
+                    &identity(),
+                    blocks,
+                    &config,
+                    env,
+                    &mut out,
+                    Format::Bundle,
+                    &mut warn,
+                )
             };
             Run {
                 output: normalize(&String::from_utf8_lossy(&out)),

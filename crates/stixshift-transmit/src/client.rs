@@ -355,7 +355,11 @@ impl Client {
     /// answer (any status) with the number of attempts made, or the last
     /// transport failure as an error.
     /// `split`: the answer is an events page, split while it arrives.
-    async fn send(&self, path_and_query: &str, split: bool) -> Result<(Answer, u32), TransmitError> {
+    async fn send(
+        &self,
+        path_and_query: &str,
+        split: bool,
+    ) -> Result<(Answer, u32), TransmitError> {
         let url = format!("{}{path_and_query}", self.base);
         let start = Instant::now();
         let max = self.retry.max_attempts.max(1);

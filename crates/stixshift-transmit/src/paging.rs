@@ -410,9 +410,7 @@ mod tests {
     #[test]
     fn raw_timestamps() {
         assert_eq!(
-            raw_timestamp_ns(
-                r#"{"id": "a", "timestamp": 7, "x": [1, {"timestamp": 9}]}"#
-            ),
+            raw_timestamp_ns(r#"{"id": "a", "timestamp": 7, "x": [1, {"timestamp": 9}]}"#),
             Some(7)
         );
         assert_eq!(

@@ -326,7 +326,10 @@ mod tests {
 
     fn our_view(p: &EventsPage) -> (Vec<String>, Option<String>) {
         (
-            p.data.iter().map(|r| p.text[r.clone()].to_owned()).collect(),
+            p.data
+                .iter()
+                .map(|r| p.text[r.clone()].to_owned())
+                .collect(),
             p.page.as_ref().and_then(|p| p.prev.clone()),
         )
     }
@@ -350,6 +353,23 @@ mod tests {
             .unwrap_err()
             .starts_with("not JSON: "));
         assert!(events_page_(br#"{"data":[],"page":{"prev":5}}"#).is_err());
+    }
+
+    /// The scan finds where events end, it does not check them: an event
+    /// that is not JSON inside a well-formed page is handed on as it is,
+    /// and its parser rejects it (`results`: "an event is not JSON";
+    /// `execute`: the bundle writer's error naming the event).
+    #[test]
+    fn an_event_that_is_not_json_is_left_to_its_parser() {
+        let body = br#"{"data":[{"id":"a"},{"id":tru, "x":"\q"},{"id":"c"}],"page":{"prev":"p"}}"#;
+        let p = parse_in_parts(body, 5).unwrap();
+        let (events, prev) = our_view(&p);
+        assert_eq!(
+            events,
+            [r#"{"id":"a"}"#, r#"{"id":tru, "x":"\q"}"#, r#"{"id":"c"}"#]
+        );
+        assert_eq!(prev.as_deref(), Some("p"));
+        assert!(serde_json::from_str::<serde_json::Value>(&events[1]).is_err());
     }
 
     /// Bodies of other shapes than the usual one, split whole or in parts:
