@@ -19,7 +19,7 @@ pub(crate) const GAP: usize = 64 << 10;
 const BLOCK: usize = crate::writer::DEFAULT_BATCH_BYTES;
 
 /// Blocks read ahead at most (memory held: about `DEPTH + 3` blocks).
-const DEPTH: usize = 2;
+const DEPTH: usize = 1;
 
 /// A block of input.
 #[derive(Debug)]
