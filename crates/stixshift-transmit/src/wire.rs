@@ -413,7 +413,7 @@ mod tests {
             Just(serde_json::Value::Null),
             any::<bool>().prop_map(serde_json::Value::from),
             any::<i64>().prop_map(serde_json::Value::from),
-            "[ -~\\n\"\\\\{}\\[\\]é]{0,12}".prop_map(serde_json::Value::from),
+            "[ -~\\n\"\\\\{}\\[\\]é]{0,40}".prop_map(serde_json::Value::from),
         ];
         leaf.prop_recursive(3, 24, 4, |inner| {
             prop_oneof![
