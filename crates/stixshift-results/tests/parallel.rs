@@ -187,7 +187,7 @@ fn parallel_reader_writes_what_one_thread_writes() {
         let stats = serial.result.as_ref().unwrap();
         assert_eq!(stats.events, 700);
         assert!(stats.skipped >= 6, "{stats:?}");
-        for (threads, batch) in [(2, 1 << 20), (3, 20_000), (4, 7_000), (8, 3_000)] {
+        for (threads, batch) in [(2, 100_000), (3, 20_000), (4, 7_000), (8, 3_000)] {
             let par = read_with(&text, threads, batch);
             assert_same(
                 &serial,
@@ -437,4 +437,17 @@ fn blocks_of_any_size_give_what_one_block_gives() {
             assert!(got.output == whole.output, "{what}: output differs");
         }
     }
+}
+
+/// An input smaller than one batch is translated on one thread (the other
+/// threads would cost more than they save); a larger one on several.
+#[test]
+fn an_input_smaller_than_a_batch_stays_on_one_thread() {
+    let text = events_text(300, false);
+    let small = read_with(&text, 2, text.len() + 1);
+    let large = read_with(&text, 2, text.len() / 4);
+    assert_eq!(small.result.as_ref().unwrap().parallel_events, 0);
+    assert!(large.result.as_ref().unwrap().parallel_events > 0);
+    assert_same(&read_with(&text, 1, 1 << 20), &large, "a quarter of the input per batch");
+    assert_eq!(small.output, large.output);
 }
