@@ -321,7 +321,11 @@ struct LevelMemo {
     /// The map level (its address) and the kind the keys were read as;
     /// `None`: a level whose keys are not kept.
     id: Option<(usize, Kind)>,
-    keys: Vec<(Box<str>, KeyFacts)>,
+    /// The keys by ordinal: the first `len` are the level's; those after
+    /// are spare buffers, written over when a later key is remembered (a
+    /// key that differs from last time costs no allocation).
+    keys: Vec<(String, KeyFacts)>,
+    len: usize,
 }
 
 fn level_id(at: Child<'_>) -> (usize, Kind) {
@@ -349,7 +353,7 @@ impl KeyMemo {
             .unwrap_or_default();
         if m.id != id {
             m.id = id;
-            m.keys.clear();
+            m.len = 0;
         }
         m
     }
@@ -370,19 +374,23 @@ impl LevelMemo {
     /// `k` (with its facts) was the level's key number `ord`, written
     /// without escapes (its bytes in the input are the key).
     fn remember(&mut self, ord: usize, k: &str, facts: KeyFacts) {
-        if self.id.is_none()
-            || k.len() > MEMO_KEY_BYTES
-            || ord >= MEMO_KEYS
-            || ord > self.keys.len()
-        {
+        if self.id.is_none() || k.len() > MEMO_KEY_BYTES || ord >= MEMO_KEYS || ord > self.len {
             return;
         }
-        let entry = (Box::from(k), facts);
-        if ord == self.keys.len() {
-            self.keys.push(entry);
-        } else {
-            self.keys[ord] = entry;
+        match self.keys.get_mut(ord) {
+            Some((key, f)) => {
+                key.clear();
+                key.push_str(k);
+                *f = facts;
+            }
+            None => self.keys.push((k.to_owned(), facts)),
         }
+        self.len = self.len.max(ord + 1);
+    }
+
+    /// The key remembered as number `ord`, with its facts.
+    fn get(&self, ord: usize) -> Option<&(String, KeyFacts)> {
+        self.keys[..self.len].get(ord)
     }
 }
 
@@ -448,7 +456,6 @@ impl<'de> FastDe<'de> {
                 return Err(FastError::Bail);
             }
             let known = level_memo
-                .keys
                 .get(ord)
                 .and_then(|(k, f)| Some((self.known_key(k)?, *f)));
             let (key, facts) = match known {
@@ -690,14 +697,45 @@ mod tests {
             // Not even copied for a level that is not kept.
             assert_eq!(m.keys.len(), usize::from(kept), "level {path}");
             memo.put(at, m);
-            assert_eq!(memo.take(at).keys.len(), usize::from(kept), "level {path}");
+            assert_eq!(memo.take(at).len, usize::from(kept), "level {path}");
         }
         let at = level(3, Kind::Other);
         let mut m = memo.take(at);
         m.remember(0, "proc.name", facts);
         memo.put(at, m);
         // Another kind of level at the same place starts empty.
-        assert!(memo.take(level(3, Kind::Fields)).keys.is_empty());
+        let other = memo.take(level(3, Kind::Fields));
+        assert_eq!(other.len, 0);
+        assert!(other.get(0).is_none());
+    }
+
+    /// A level's keys after another level's: only those remembered since
+    /// count, written over the other level's buffers.
+    #[test]
+    fn a_replaced_level_reuses_its_buffers_and_forgets_its_keys() {
+        let level = |kind| Child {
+            level: None,
+            kind,
+            path: 2,
+        };
+        let facts = KeyFacts::none();
+        let mut memo = KeyMemo::default();
+        let mut m = memo.take(level(Kind::Other));
+        m.remember(0, "proc.name", facts);
+        m.remember(1, "proc.pid", facts);
+        m.remember(3, "skipped: not next", facts);
+        assert_eq!(m.len, 2);
+        memo.put(level(Kind::Other), m);
+        let mut m = memo.take(level(Kind::Fields));
+        assert!(m.get(0).is_none() && m.get(1).is_none());
+        m.remember(0, "user.uid", facts);
+        assert_eq!(m.get(0).map(|(k, _)| k.as_str()), Some("user.uid"));
+        assert!(m.get(1).is_none(), "the other level's second key");
+        assert_eq!(m.keys.len(), 2, "buffers kept");
+        // Written over in place: `proc.pid`'s buffer now holds the new key.
+        m.remember(1, "user.name", facts);
+        assert_eq!(m.get(1).map(|(k, _)| k.as_str()), Some("user.name"));
+        assert_eq!(m.keys.len(), 2);
     }
 
     #[test]

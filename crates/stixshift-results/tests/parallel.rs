@@ -448,6 +448,10 @@ fn an_input_smaller_than_a_batch_stays_on_one_thread() {
     let large = read_with(&text, 2, text.len() / 4);
     assert_eq!(small.result.as_ref().unwrap().parallel_events, 0);
     assert!(large.result.as_ref().unwrap().parallel_events > 0);
-    assert_same(&read_with(&text, 1, 1 << 20), &large, "a quarter of the input per batch");
+    assert_same(
+        &read_with(&text, 1, 1 << 20),
+        &large,
+        "a quarter of the input per batch",
+    );
     assert_eq!(small.output, large.output);
 }
