@@ -41,6 +41,16 @@ pub trait Blocks {
     fn recycle(&mut self, buf: Vec<u8>);
 }
 
+impl<B: Blocks + ?Sized> Blocks for Box<B> {
+    fn next_block(&mut self) -> io::Result<Option<Block>> {
+        (**self).next_block()
+    }
+
+    fn recycle(&mut self, buf: Vec<u8>) {
+        (**self).recycle(buf);
+    }
+}
+
 /// Fills blocks from a reader, carrying a character cut by a block's end
 /// over to the next block.
 struct Filler<R> {

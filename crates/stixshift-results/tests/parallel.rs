@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 use stixshift_results::{
-    translate_blocks, translate_reader, BundleWriter, Config, Env, FixedEnv, Format, Plain,
+    translate_blocks, translate_reader, Blocks, BundleWriter, Config, Env, FixedEnv, Format, Plain,
     ReadAhead, Warning,
 };
 
@@ -386,30 +386,21 @@ fn blocks_of_any_size_give_what_one_block_gives() {
             };
             let (mut out, mut warnings) = (Vec::new(), Vec::new());
             let mut warn = |w: &Warning| warnings.push(w.clone());
-            let result = if thread {
-                let blocks = ReadAhead::with_block(std::io::Cursor::new(input.clone()), block);
-                let blocks = blocks.unwrap();
-                translate_blocks(
-                    &identity(),
-                    blocks,
-                    &config,
-                    env,
-                    &mut out,
-                    Format::Bundle,
-                    &mut warn,
-                )
+            let blocks: Box<dyn Blocks + '_> = if thread {
+                let cursor = std::io::Cursor::new(input.clone());
+                Box::new(ReadAhead::with_block(cursor, block).unwrap())
             } else {
-                let blocks = Plain::with_block(&input[..], block);
-                translate_blocks(
-                    &identity(),
-                    blocks,
-                    &config,
-                    env,
-                    &mut out,
-                    Format::Bundle,
-                    &mut warn,
-                )
+                Box::new(Plain::with_block(&input[..], block))
             };
+            let result = translate_blocks(
+                &identity(),
+                blocks,
+                &config,
+                env,
+                &mut out,
+                Format::Bundle,
+                &mut warn,
+            );
             Run {
                 output: normalize(&String::from_utf8_lossy(&out)),
                 warnings,

@@ -92,6 +92,13 @@ pub(crate) struct Splitter {
     /// after the `]` (`After`).
     pos: usize,
     events: Vec<Range<usize>>,
+    /// The body's length before which no scan is tried again: an unfinished
+    /// part is scanned again from its start, so only once it has doubled
+    /// (one huge event arriving in small parts costs linear time).
+    retry_at: usize,
+    /// Scans tried (to test the above).
+    #[cfg(test)]
+    scans: usize,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +126,9 @@ impl Splitter {
             },
             pos: i + 1,
             events: Vec::new(),
+            retry_at: 0,
+            #[cfg(test)]
+            scans: 0,
         };
         s.feed(b);
         s
@@ -127,13 +137,26 @@ impl Splitter {
     /// Scan the body received so far (`b`, which only grows) as far as it
     /// is complete.
     pub(crate) fn feed(&mut self, b: &[u8]) {
+        if b.len() < self.retry_at {
+            return;
+        }
+        #[cfg(test)]
+        {
+            self.scans += 1;
+        }
+        // Where a scan that runs out of body leaves off: try again once
+        // what is unfinished has doubled.
+        let wait = |from: usize| b.len() + (b.len() - from.min(b.len()));
         if self.state == Split::Start {
             match data_start(b) {
                 Some(Some(i)) => {
                     self.state = Split::Elements;
                     self.pos = i;
                 }
-                Some(None) => return,
+                Some(None) => {
+                    self.retry_at = wait(0);
+                    return;
+                }
                 None => {
                     self.state = Split::Other;
                     return;
@@ -151,11 +174,15 @@ impl Splitter {
                 Some(b'{') => {
                     // Incomplete (or not JSON: decided once all is in).
                     let Some(end) = peek::value_end(b, i) else {
+                        self.retry_at = wait(i);
                         return;
                     };
                     let j = peek::ws(b, end);
                     match b.get(j) {
-                        None => return,
+                        None => {
+                            self.retry_at = wait(i);
+                            return;
+                        }
                         Some(b',') => self.pos = j + 1,
                         Some(b']') => {
                             self.pos = j + 1;
@@ -168,7 +195,10 @@ impl Splitter {
                     }
                     self.events.push(i..end);
                 }
-                None => return,
+                None => {
+                    self.retry_at = wait(self.pos);
+                    return;
+                }
                 Some(_) => self.state = Split::Other,
             }
         }
@@ -181,6 +211,7 @@ impl Splitter {
     /// text after the object...).
     pub(crate) fn finish(mut self, text: &str) -> Option<(Vec<Range<usize>>, Option<PageInfo>)> {
         let b = text.as_bytes();
+        self.retry_at = 0;
         self.feed(b);
         if self.state == Split::After {
             return members(text, self.pos, Some(self.events), false);
@@ -353,6 +384,25 @@ mod tests {
             .unwrap_err()
             .starts_with("not JSON: "));
         assert!(events_page_(br#"{"data":[],"page":{"prev":5}}"#).is_err());
+    }
+
+    /// One event far larger than the parts the body arrives in is scanned
+    /// again only each time what is unfinished has doubled: the bytes
+    /// looked at stay a small multiple of the body's length.
+    #[test]
+    fn a_huge_event_in_small_parts_is_not_scanned_again_for_each_part() {
+        let big = format!(r#"{{"id":"x","output":"{}"}}"#, "y".repeat(1 << 20));
+        let body = format!(r#"{{"data":[{{"id":"a"}},{big},{{"id":"c"}}],"page":{{"prev":"p"}}}}"#);
+        let mut splitter = Splitter::default();
+        for end in (0..body.len()).step_by(1000).skip(1).chain([body.len()]) {
+            splitter.feed(&body.as_bytes()[..end]);
+        }
+        // About 1,050 parts; a scan after each would read ~550 MB.
+        assert!(splitter.scans < 40, "{} scans", splitter.scans);
+        let (events, page) = splitter.finish(&body).unwrap();
+        assert_eq!(events.len(), 3);
+        assert_eq!(&body[events[1].clone()], big);
+        assert_eq!(page.and_then(|p| p.prev).as_deref(), Some("p"));
     }
 
     /// The scan finds where events end, it does not check them: an event
