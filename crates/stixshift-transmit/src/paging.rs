@@ -115,10 +115,19 @@ pub type RawPageStream = Pin<Box<dyn Stream<Item = Result<RawPage, TransmitError
 /// A page's events as unparsed JSON text: slices of the response body,
 /// delimited but not validated (whoever parses an event finds out whether
 /// it is JSON).
-#[derive(Debug)]
 pub struct RawPage {
     text: String,
     events: Vec<Range<usize>>,
+}
+
+/// The counts only: a page is megabytes of events.
+impl std::fmt::Debug for RawPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawPage")
+            .field("events", &self.events.len())
+            .field("body_bytes", &self.text.len())
+            .finish()
+    }
 }
 
 impl RawPage {
@@ -127,10 +136,12 @@ impl RawPage {
         self.events.iter().map(|r| &self.text[r.clone()])
     }
 
+    /// The number of events.
     pub fn len(&self) -> usize {
         self.events.len()
     }
 
+    /// No events.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }

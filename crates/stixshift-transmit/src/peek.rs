@@ -1,9 +1,13 @@
-//! Reading a few top-level fields of an event without parsing the rest.
+//! Reading a few top-level fields of an event without parsing the rest, and
+//! finding where a value ends (the page split, `crate::wire::Splitter`).
 //!
-//! Events arrive as [`serde_json::value::RawValue`]s, valid JSON already; the
-//! paging guard needs each one's `timestamp` and `execute` its `id`. Both
-//! come first in Sysdig's events, so a scan that stops once the wanted keys
-//! are seen reads a few dozen bytes of a 2 KB event instead of all of it.
+//! The paging guard needs each event's `timestamp` and `execute` its `id`.
+//! Both come first in Sysdig's events, so a scan that stops once the wanted
+//! keys are seen reads a few dozen bytes of a 2 KB event instead of all of
+//! it. Events are slices of the page's body, delimited but not validated:
+//! these scans assume JSON and, on text that is not, give a wrong answer or
+//! `None` but never panic (every index they return follows an ASCII byte, so
+//! slicing at it is safe); the event's parser rejects it later.
 
 use memchr::memchr2;
 
@@ -160,6 +164,21 @@ mod tests {
         );
         assert_eq!(field::<String>(r#"{"id": 5}"#, "id"), None);
         assert_eq!(field::<String>(r#"{"a": 5}"#, "id"), None);
+    }
+
+    proptest::proptest! {
+        /// Text that is not JSON (events are not validated before these
+        /// scans): an answer or `None`, never a panic.
+        #[test]
+        fn never_panics_on_text_that_is_not_json(
+            text in "[{}\\[\\]\",:\\\\ a-z0-9é€\n]{0,80}",
+        ) {
+            let _ = top_level(&text, ["id", "timestamp"]);
+            let _ = field::<serde_json::Value>(&text, "timestamp");
+            for i in 0..=text.len() {
+                let _ = value_end(text.as_bytes(), i);
+            }
+        }
     }
 
     #[test]

@@ -475,6 +475,18 @@ mod tests {
     }
 
     proptest! {
+        /// Any bytes, in parts of any size: a page or an error, never a
+        /// panic.
+        #[test]
+        fn any_body_gives_a_page_or_an_error(
+            body in "[{}\\[\\]\",:\\\\ a-z0-9é\n]{0,60}",
+            prefix in any::<bool>(),
+            part in 1usize..16,
+        ) {
+            let body = if prefix { format!(r#"{{"data":[{body}"#) } else { body };
+            let _ = parse_in_parts(body.as_bytes(), part);
+        }
+
         /// The usual body, compact or pretty, in parts of any size: the
         /// same events and cursor as serde_json.
         #[test]
