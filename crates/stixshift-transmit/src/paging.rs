@@ -199,24 +199,49 @@ struct Pager {
     empty_full_pages: u32,
 }
 
+/// Which events of a search's result sequence a [`Pager`] reads and which it
+/// returns (indices into the sequence, newest event first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    /// Index of the first event read (where the paging starts).
+    position: u64,
+    /// Events below this index are read but not returned.
+    skip_until: u64,
+    /// Stop before this index.
+    end: u64,
+}
+
+impl Span {
+    /// From the newest event on, returning the events `returned`.
+    fn from_start(returned: Range<u64>) -> Span {
+        Span {
+            position: 0,
+            skip_until: returned.start,
+            end: returned.end,
+        }
+    }
+
+    /// Continuing where a continuation token left off (after
+    /// `returned.start` events), returning every event read.
+    fn continuing(returned: Range<u64>) -> Span {
+        Span {
+            position: returned.start,
+            skip_until: returned.start,
+            end: returned.end,
+        }
+    }
+}
+
 impl Pager {
-    /// Paging of `search` from `next`, at result index `position`, up to
-    /// `end`, returning events from index `skip_until` on.
-    fn new(
-        client: &Client,
-        search: &SearchId,
-        next: Next,
-        position: u64,
-        end: u64,
-        skip_until: u64,
-    ) -> Pager {
+    /// Paging of `search` from `next` over `span`.
+    fn new(client: &Client, search: &SearchId, next: Next, span: Span) -> Pager {
         Pager {
             client: client.clone(),
             search: search.clone(),
             next,
-            position,
-            end,
-            skip_until,
+            position: span.position,
+            end: span.end,
+            skip_until: span.skip_until,
             empty_full_pages: 0,
         }
     }
@@ -345,13 +370,12 @@ impl Client {
                 if length == 0 {
                     return Ok(empty(Some(m.clone())));
                 }
+                let end = m.result_count.saturating_add(length).min(limit);
                 Pager::new(
                     self,
                     search,
                     Next::Cursor(m.prev_page_token.clone()),
-                    m.result_count,
-                    m.result_count.saturating_add(length).min(limit),
-                    m.result_count,
+                    Span::continuing(m.result_count..end),
                 )
             }
             None => {
@@ -359,7 +383,7 @@ impl Client {
                 if length == 0 || offset >= end {
                     return Ok(empty(None));
                 }
-                Pager::new(self, search, Next::First, 0, end, offset)
+                Pager::new(self, search, Next::First, Span::from_start(offset..end))
             }
         };
         let mut events = Vec::new();
@@ -388,14 +412,8 @@ impl Client {
     /// [`Client::pages`] with the events as their unparsed JSON text, for
     /// consumers that parse events themselves (no `Value` is built).
     pub fn raw_pages(&self, search: &SearchId, limit: u64) -> RawPageStream {
-        let pager = Pager::new(
-            self,
-            search,
-            Next::First,
-            0,
-            limit.min(self.result_limit),
-            0,
-        );
+        let end = limit.min(self.result_limit);
+        let pager = Pager::new(self, search, Next::First, Span::from_start(0..end));
         Box::pin(futures_util::stream::unfold(
             Some(pager),
             |state| async move {
