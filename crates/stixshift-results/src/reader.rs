@@ -494,6 +494,24 @@ pub fn translate_values_with_warnings<E: Env>(
     Ok((v, warnings))
 }
 
+/// Translate events given as their JSON texts (a transmission's pages, kept
+/// as text) into a bundle `Value`, on all the writer's threads (STIX 2.0).
+/// Warnings are returned alongside; an event that is not JSON is
+/// [`ResultsError::BadEvent`].
+pub fn translate_texts_with_warnings<E: Env>(
+    identity: &Value,
+    events: &[&str],
+    config: &Config,
+    env: E,
+) -> Result<(Value, Vec<Warning>), ResultsError> {
+    let mut out = Vec::new();
+    let mut writer = BundleWriter::new(&mut out, identity, config, env, Format::Bundle)?;
+    let warnings = writer.write_events_json(events)?;
+    writer.finish()?;
+    let v = serde_json::from_slice(&out).map_err(|e| ResultsError::NotJson(e.to_string()))?;
+    Ok((v, warnings))
+}
+
 /// [`translate_values_with_warnings`] without the warnings.
 pub fn translate_values<E: Env>(
     identity: &Value,

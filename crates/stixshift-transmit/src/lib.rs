@@ -46,7 +46,7 @@ pub use client::{
     DEFAULT_RESULT_LIMIT, DEFAULT_TIMEOUT,
 };
 pub use error::{TransmitError, BAD_REQUEST_TEXT, UNAUTHORIZED_TEXT};
-pub use paging::{Metadata, Page, PageStream, RawPage, RawPageStream};
+pub use paging::{Metadata, Page, PageStream, RawPage, RawPageStream, RawResults};
 pub use retry::{classify, Attempt, Decision, Outcome, RetryPolicy};
 pub use search::{encode_component, SearchId};
 pub use wire::{EVENTS_PATH, PAGE_SIZE, STATUS_PATH, USER_AGENT};

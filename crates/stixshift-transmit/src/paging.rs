@@ -172,6 +172,15 @@ pub struct Page {
     pub metadata: Option<Metadata>,
 }
 
+/// The answer of [`Client::raw_results`].
+#[derive(Debug)]
+pub struct RawResults {
+    /// The events, newest first, as text, page by page.
+    pub pages: Vec<RawPage>,
+    /// How to continue, when more events may follow.
+    pub metadata: Option<Metadata>,
+}
+
 /// Where the next request starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Next {
@@ -352,9 +361,30 @@ impl Client {
         length: u64,
         metadata: Option<&Metadata>,
     ) -> Result<Page, TransmitError> {
+        let raw = self.raw_results(search, offset, length, metadata).await?;
+        let mut events = Vec::new();
+        for page in raw.pages {
+            events.extend(parse_events(page)?);
+        }
+        Ok(Page {
+            events,
+            metadata: raw.metadata,
+        })
+    }
+
+    /// [`Client::results`] with the events as unparsed JSON text, page by
+    /// page, for consumers that parse events themselves (`results_stix`:
+    /// no `Value` is built per event).
+    pub async fn raw_results(
+        &self,
+        search: &SearchId,
+        offset: u64,
+        length: u64,
+        metadata: Option<&Metadata>,
+    ) -> Result<RawResults, TransmitError> {
         let limit = self.result_limit;
-        let empty = |metadata: Option<Metadata>| Page {
-            events: Vec::new(),
+        let empty = |metadata: Option<Metadata>| RawResults {
+            pages: Vec::new(),
             metadata,
         };
         let mut pager = match metadata {
@@ -386,12 +416,14 @@ impl Client {
                 Pager::new(self, search, Next::First, Span::from_start(offset..end))
             }
         };
-        let mut events = Vec::new();
+        let mut pages = Vec::new();
         while let Some(page) = pager.next_page().await? {
-            events.extend(parse_events(page)?);
+            if !page.is_empty() {
+                pages.push(page);
+            }
         }
-        Ok(Page {
-            events,
+        Ok(RawResults {
+            pages,
             metadata: pager.metadata(limit),
         })
     }

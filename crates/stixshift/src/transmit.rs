@@ -197,13 +197,20 @@ pub async fn run_with(
             metadata: meta,
         } => {
             let client = get_client()?;
-            let page = fetch(&client, &search_id, offset, length, meta.as_ref()).await?;
+            // Events stay JSON text until the bundle writer parses them once
+            // (no `Value` per event), as in `execute`.
+            let search = search(&search_id)?;
+            let meta = metadata(meta.as_ref())?;
+            let raw = client
+                .raw_results(&search, offset, length, meta.as_ref())
+                .await?;
             let transmitted = crate::env::clock_ms();
             // The translator applies the pre-processing itself (`Config::preprocess`).
             let config = crate::connector::results_config(&conn.options);
-            let events = page.events;
+            let pages = raw.pages;
             let (mut bundle, warnings) = crate::connector::off_runtime(move || {
-                Ok(stixshift_results::translate_values_with_warnings(
+                let events: Vec<&str> = pages.iter().flat_map(|p| p.iter()).collect();
+                Ok(stixshift_results::translate_texts_with_warnings(
                     &identity,
                     &events,
                     &config,
@@ -222,7 +229,7 @@ pub async fn run_with(
                         {"action": "translation", "time": crate::env::clock_ms()},
                     ]),
                 );
-                if let Some(m) = page.metadata {
+                if let Some(m) = raw.metadata {
                     b.insert("metadata".into(), m.to_value());
                 }
             }

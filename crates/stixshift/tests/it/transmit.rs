@@ -184,6 +184,20 @@ fn results_page_with_metadata_and_results_stix() {
     assert_eq!(bundle["stats"][0]["action"], "transmission");
     assert_eq!(bundle["metadata"]["result_count"], 5);
 
+    // From an offset (the events before it are read and dropped): the
+    // bundle `translate results` makes of the same events.
+    let (code, out, _) = transmit(&conn, &["results_stix", &query, "20", "150", IDENTITY]);
+    assert_eq!(code, 0, "{out}");
+    let mut stix = json_doc(&out);
+    assert_eq!(stix["metadata"]["result_count"], 170);
+    let stix = stix.as_object_mut().unwrap();
+    stix.remove("stats");
+    stix.remove("metadata");
+    let events = Value::Array(expected[20..170].to_vec());
+    let (code, out, _) = translate_results(IDENTITY, &events.to_string(), &[], "");
+    assert_eq!(code, 0);
+    assert_eq!(scrub(Value::Object(stix.clone())), scrub(json_doc(&out)));
+
     let (code, out, _) = transmit(&conn, &["results", &query, "0", "5", "notjson"]);
     assert_eq!(code, 1);
     assert_eq!(json_doc(&out)["code"], "invalid_parameter");
