@@ -495,21 +495,20 @@ pub fn translate_values_with_warnings<E: Env>(
 }
 
 /// Translate events given as their JSON texts (a transmission's pages, kept
-/// as text) into a bundle `Value`, on all the writer's threads (STIX 2.0).
-/// Warnings are returned alongside; an event that is not JSON is
-/// [`ResultsError::BadEvent`].
-pub fn translate_texts_with_warnings<E: Env>(
+/// as text) into a rendered bundle (indented as the CLI prints it), on all
+/// the writer's threads (STIX 2.0). Warnings are returned alongside; an
+/// event that is not JSON is [`ResultsError::BadEvent`].
+pub fn render_texts_with_warnings<E: Env>(
     identity: &Value,
     events: &[&str],
     config: &Config,
     env: E,
-) -> Result<(Value, Vec<Warning>), ResultsError> {
+) -> Result<(Vec<u8>, Vec<Warning>), ResultsError> {
     let mut out = Vec::new();
     let mut writer = BundleWriter::new(&mut out, identity, config, env, Format::Bundle)?;
     let warnings = writer.write_events_json(events)?;
     writer.finish()?;
-    let v = serde_json::from_slice(&out).map_err(|e| ResultsError::NotJson(e.to_string()))?;
-    Ok((v, warnings))
+    Ok((out, warnings))
 }
 
 /// [`translate_values_with_warnings`] without the warnings.

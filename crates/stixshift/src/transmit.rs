@@ -148,7 +148,7 @@ pub async fn run(
     conn: &ConnectionConfig,
     op: Operation,
     warn: &mut impl FnMut(&str),
-) -> Result<Value, Error> {
+) -> Result<Answer, Error> {
     run_with(|| client(conn), conn, op, warn).await
 }
 
@@ -160,17 +160,17 @@ pub async fn run_with(
     conn: &ConnectionConfig,
     op: Operation,
     warn: &mut impl FnMut(&str),
-) -> Result<Value, Error> {
+) -> Result<Answer, Error> {
     match op {
-        Operation::Query(q) => Ok(json!({"success": true, "search_id": q})),
-        Operation::Status(_) => {
-            Ok(json!({"success": true, "status": "COMPLETED", "progress": 100}))
-        }
-        Operation::Delete(_) => Ok(json!({"success": true})),
-        Operation::IsAsync => Ok(Value::Bool(false)),
+        Operation::Query(q) => Ok(Answer::Doc(json!({"success": true, "search_id": q}))),
+        Operation::Status(_) => Ok(Answer::Doc(
+            json!({"success": true, "status": "COMPLETED", "progress": 100}),
+        )),
+        Operation::Delete(_) => Ok(Answer::Doc(json!({"success": true}))),
+        Operation::IsAsync => Ok(Answer::Doc(Value::Bool(false))),
         Operation::Ping => {
             get_client()?.ping().await?;
-            Ok(json!({"success": true}))
+            Ok(Answer::Doc(json!({"success": true})))
         }
         Operation::Results {
             search_id,
@@ -187,7 +187,7 @@ pub async fn run_with(
             if let Some(m) = page.metadata {
                 doc.insert("metadata".into(), m.to_value());
             }
-            Ok(Value::Object(doc))
+            Ok(Answer::Doc(Value::Object(doc)))
         }
         Operation::ResultsStix {
             search_id,
@@ -208,9 +208,9 @@ pub async fn run_with(
             // The translator applies the pre-processing itself (`Config::preprocess`).
             let config = crate::connector::results_config(&conn.options);
             let pages = raw.pages;
-            let (mut bundle, warnings) = crate::connector::off_runtime(move || {
+            let (text, warnings) = crate::connector::off_runtime(move || {
                 let events: Vec<&str> = pages.iter().flat_map(|p| p.iter()).collect();
-                Ok(stixshift_results::translate_texts_with_warnings(
+                Ok(stixshift_results::render_texts_with_warnings(
                     &identity,
                     &events,
                     &config,
@@ -221,19 +221,173 @@ pub async fn run_with(
             for w in warnings {
                 warn(&w.to_string());
             }
-            if let Value::Object(b) = &mut bundle {
-                b.insert(
-                    "stats".into(),
-                    json!([
-                        {"action": "transmission", "time": transmitted},
-                        {"action": "translation", "time": crate::env::clock_ms()},
-                    ]),
-                );
-                if let Some(m) = raw.metadata {
-                    b.insert("metadata".into(), m.to_value());
-                }
+            let mut extra = vec![(
+                "stats",
+                json!([
+                    {"action": "transmission", "time": transmitted},
+                    {"action": "translation", "time": crate::env::clock_ms()},
+                ]),
+            )];
+            if let Some(m) = raw.metadata {
+                extra.push(("metadata", m.to_value()));
             }
-            Ok(bundle)
+            Ok(Answer::Bundle { text, extra })
         }
+    }
+}
+
+/// What an operation answers.
+#[derive(Debug)]
+pub enum Answer {
+    /// A stix-shifter document.
+    Doc(Value),
+    /// `results_stix`: the bundle as the results writer rendered it
+    /// (indented as the CLI prints documents), and the members that follow
+    /// its own. Never parsed back into a `Value` to be printed: for
+    /// thousands of events that tree is ten times the text.
+    Bundle {
+        text: Vec<u8>,
+        extra: Vec<(&'static str, Value)>,
+    },
+}
+
+impl Answer {
+    /// Written as the CLI prints every document (indent 4, Python's
+    /// separators), without a final newline.
+    pub fn write_pretty(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match self {
+            Answer::Doc(v) => stixshift_results::pyjson::to_writer_pretty(out, v),
+            Answer::Bundle { text, extra } => {
+                // The rendered object without its closing brace.
+                let end = text.iter().rposition(|&b| b == b'}').unwrap_or(text.len());
+                let body = text[..end].trim_ascii_end();
+                out.write_all(body)?;
+                for (key, value) in extra {
+                    let value = stixshift_results::pyjson::to_string_pretty(value);
+                    // One level in: strings hold no raw line break.
+                    let value = value.replace('\n', "\n    ");
+                    write!(out, ",\n    \"{key}\": {value}")?;
+                }
+                out.write_all(b"\n}")
+            }
+        }
+    }
+
+    /// The same JSON without white space between tokens (the `host`
+    /// server's answers).
+    pub fn to_compact(&self) -> Vec<u8> {
+        match self {
+            Answer::Doc(v) => serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()),
+            Answer::Bundle { .. } => {
+                let mut pretty = Vec::new();
+                // Writing to a `Vec` cannot fail.
+                let _ = self.write_pretty(&mut pretty);
+                minify(&pretty)
+            }
+        }
+    }
+
+    /// As a `Value` (for callers that work on the document).
+    pub fn into_value(self) -> Value {
+        match self {
+            Answer::Doc(v) => v,
+            Answer::Bundle { .. } => {
+                serde_json::from_slice(&self.to_compact()).unwrap_or(Value::Null)
+            }
+        }
+    }
+}
+
+/// `json` (valid JSON) without the white space outside its strings.
+fn minify(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+            continue;
+        }
+        out.push(b);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle() -> Answer {
+        let identity = json!({"type": "identity", "id": "identity--x", "name": "n",
+                              "identity_class": "events"});
+        let events = [
+            r#"{"id": "a", "timestamp": "2023-11-01T00:00:00Z", "severity": 3,
+                "content": {"fields": {"proc.name": "sh \"quoted\"\n", "user.name": "root"}}}"#,
+            r#"{"id": "b", "timestamp": "2023-11-02T00:00:00Z", "severity": 7,
+                "content": {"fields": {"proc.name": "é x", "fd.name": "10.0.0.1:5->10.0.0.2:80",
+                                       "evt.type": "connect"}}}"#,
+        ];
+        let config = stixshift_results::Config::default();
+        let (text, _) = stixshift_results::render_texts_with_warnings(
+            &identity,
+            &events,
+            &config,
+            stixshift_results::FixedEnv::default(),
+        )
+        .unwrap();
+        Answer::Bundle {
+            text,
+            extra: vec![
+                ("stats", json!([{"action": "transmission", "time": 1}])),
+                (
+                    "metadata",
+                    json!({"result_count": 2, "prev_page_token": "c 1"}),
+                ),
+            ],
+        }
+    }
+
+    /// A rendered bundle is printed exactly as its `Value` would be, with
+    /// the added members last; compacted, it is the same JSON.
+    #[test]
+    fn a_rendered_bundle_prints_as_its_value_would() {
+        let answer = bundle();
+        let mut pretty = Vec::new();
+        answer.write_pretty(&mut pretty).unwrap();
+        let compact = answer.to_compact();
+        let value = answer.into_value();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys.last(), Some(&"metadata"));
+        assert_eq!(keys[keys.len() - 2], "stats");
+        assert_eq!(value["objects"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            String::from_utf8(pretty).unwrap(),
+            stixshift_results::pyjson::to_string_pretty(&value)
+        );
+        // The same JSON (non-ASCII stays escaped as Python writes it).
+        assert_eq!(serde_json::from_slice::<Value>(&compact).unwrap(), value);
+        let text = String::from_utf8(compact).unwrap();
+        assert!(text.contains(r#""name":"\u00e9 x""#), "{text}");
+        assert!(!text.contains(": ") && !text.contains('\n'), "{text}");
+    }
+
+    #[test]
+    fn minify_keeps_strings_whole() {
+        let text = br#"{ "a b": [ 1, "x \" y\\", "\n" ],
+            "c":	{} }"#;
+        assert_eq!(minify(text), br#"{"a b":[1,"x \" y\\","\n"],"c":{}}"#);
     }
 }

@@ -599,10 +599,14 @@ fn batch_query(options: &Options, io: &mut Io<'_>) -> io::Result<i32> {
 
 /// Print a transmission result: stix-shifter's document, or its error in
 /// transmission shape.
-fn print_result(io: &mut Io<'_>, result: Result<Value, Error>) -> io::Result<i32> {
+fn print_result(
+    io: &mut Io<'_>,
+    result: Result<crate::transmit::Answer, Error>,
+) -> io::Result<i32> {
     match result {
-        Ok(v) => {
-            print_json(io.stdout, &v)?;
+        Ok(answer) => {
+            answer.write_pretty(&mut *io.stdout)?;
+            io.stdout.write_all(b"\n")?;
             Ok(EXIT_OK)
         }
         Err(e) => fail_in(io, &e, crate::error::Stage::Transmission),

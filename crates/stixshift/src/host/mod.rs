@@ -290,7 +290,18 @@ async fn answer(state: &HostState, path: &str, req: Request) -> Response {
         }
     };
     match ops::handle(state, path, body).await {
-        Ok(value) => json_response(StatusCode::OK, &value),
+        Ok(crate::transmit::Answer::Doc(value)) => json_response(StatusCode::OK, &value),
+        // A rendered bundle (`results_stix`) goes out as it is, compacted.
+        Ok(answer) => {
+            let mut response = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                Body::from(answer.to_compact()),
+            )
+                .into_response();
+            response.extensions_mut().insert(Outcome("ok".to_owned()));
+            response
+        }
         Err(e) => json_response(StatusCode::OK, &error_json(path, &e)),
     }
 }

@@ -6,6 +6,7 @@ use super::HostState;
 use crate::connector;
 use crate::error::Error;
 use crate::options;
+use crate::transmit::Answer;
 
 /// Every `POST` path the proxy connector calls.
 pub(super) const PATHS: &[&str] = &[
@@ -64,17 +65,17 @@ fn translation_options(body: &Value) -> Result<options::Options, Error> {
 }
 
 /// Answer one request.
-pub(super) async fn handle(state: &HostState, path: &str, body: Value) -> Result<Value, Error> {
+pub(super) async fn handle(state: &HostState, path: &str, body: Value) -> Result<Answer, Error> {
     match path {
         "/transform_query" | "/parse_query" => {
             connector::check_module(str_field(&body, "module")?)?;
             let options = translation_options(&body)?;
             let pattern = str_field(&body, "data")?;
             if path == "/parse_query" {
-                connector::parse_pattern(pattern, &options, state.now_ms())
+                connector::parse_pattern(pattern, &options, state.now_ms()).map(Answer::Doc)
             } else {
                 connector::translate_query(pattern, &options, state.now_ms(), false)
-                    .map(|t| connector::queries_json(&t))
+                    .map(|t| Answer::Doc(connector::queries_json(&t)))
             }
         }
         "/translate_results" => {
@@ -112,13 +113,13 @@ pub(super) async fn handle(state: &HostState, path: &str, body: Value) -> Result
                 summary.note(&w.to_string());
             }
             summary.log(state, path);
-            Ok(bundle)
+            Ok(Answer::Doc(bundle))
         }
         _ => transmission(state, path, &body).await,
     }
 }
 
-async fn transmission(state: &HostState, path: &str, body: &Value) -> Result<Value, Error> {
+async fn transmission(state: &HostState, path: &str, body: &Value) -> Result<Answer, Error> {
     let connection = field(body, "connection")?;
     let module = connection
         .get("type")

@@ -439,7 +439,7 @@ fn search_id() -> String {
 async fn direct(dest: &Value, op: stixshift::transmit::Operation) -> Value {
     let conn = stixshift::connection::parse(&dest["connection"], &dest["configuration"]).unwrap();
     match stixshift::transmit::run(&conn, op, &mut |_| {}).await {
-        Ok(v) => v,
+        Ok(answer) => answer.into_value(),
         Err(e) => e.to_json(),
     }
 }
