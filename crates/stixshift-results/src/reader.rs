@@ -483,6 +483,19 @@ pub fn translate_values_with_warnings<E: Env>(
     config: &Config,
     env: E,
 ) -> Result<(Value, Vec<Warning>), ResultsError> {
+    let (out, warnings) = render_values_with_warnings(identity, events, config, env)?;
+    let v = serde_json::from_slice(&out).map_err(|e| ResultsError::NotJson(e.to_string()))?;
+    Ok((v, warnings))
+}
+
+/// [`translate_values_with_warnings`] with the bundle rendered (indented as
+/// the CLI prints it), not parsed back into a `Value`.
+pub fn render_values_with_warnings<E: Env>(
+    identity: &Value,
+    events: &[Value],
+    config: &Config,
+    env: E,
+) -> Result<(Vec<u8>, Vec<Warning>), ResultsError> {
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     let mut writer = BundleWriter::new(&mut out, identity, config, env, Format::Bundle)?;
@@ -490,8 +503,7 @@ pub fn translate_values_with_warnings<E: Env>(
         warnings.extend(writer.write_event(e)?);
     }
     writer.finish()?;
-    let v = serde_json::from_slice(&out).map_err(|e| ResultsError::NotJson(e.to_string()))?;
-    Ok((v, warnings))
+    Ok((out, warnings))
 }
 
 /// Translate events given as their JSON texts (a transmission's pages, kept

@@ -100,20 +100,24 @@ pub(super) async fn handle(state: &HostState, path: &str, body: Value) -> Result
                 let events = data.as_array().ok_or_else(|| {
                     Error::InvalidArgument("`data` must be a JSON array of events".to_owned())
                 })?;
-                Ok(stixshift_results::translate_values_with_warnings(
+                Ok(stixshift_results::render_values_with_warnings(
                     &identity,
                     events,
                     &config,
                     stixshift_results::SystemEnv,
                 )?)
             };
-            let (bundle, warnings) = connector::off_runtime(work).await?;
+            let (text, warnings) = connector::off_runtime(work).await?;
             let mut summary = WarningSummary::default();
             for w in &warnings {
                 summary.note(&w.to_string());
             }
             summary.log(state, path);
-            Ok(Answer::Doc(bundle))
+            // Sent as rendered (compacted), not parsed back into a `Value`.
+            Ok(Answer::Bundle {
+                text,
+                extra: Vec::new(),
+            })
         }
         _ => transmission(state, path, &body).await,
     }
