@@ -62,6 +62,10 @@ pub struct FaultPlan {
     pub cursor_failure: Option<CursorFailure>,
     /// At most this many requests per second of the server's clock.
     pub rate_limit: Option<u32>,
+    /// The next `n` (legacy) event pages have their first event replaced by
+    /// text that is not JSON (`{x"id": …}`: brackets and strings balanced,
+    /// so the page's own structure holds).
+    pub corrupt_event: u32,
 }
 
 impl Default for FaultPlan {
@@ -76,6 +80,7 @@ impl Default for FaultPlan {
             reset: 0,
             cursor_failure: None,
             rate_limit: None,
+            corrupt_event: 0,
         }
     }
 }
@@ -153,6 +158,20 @@ impl Faults {
     /// `Content-Length` header still announces the whole body).
     pub fn truncate_body(&self, count: u32) {
         self.lock().plan.truncate = count;
+    }
+
+    /// The first event of the next `count` event pages is not JSON (see
+    /// [`FaultPlan::corrupt_event`]).
+    pub fn corrupt_event(&self, count: u32) {
+        self.lock().plan.corrupt_event = count;
+    }
+
+    /// Whether the event page being written gets a corrupt first event.
+    pub(crate) fn take_corrupt_event(&self) -> bool {
+        let mut i = self.lock();
+        let take = i.plan.corrupt_event > 0;
+        i.plan.corrupt_event = i.plan.corrupt_event.saturating_sub(1);
+        take
     }
 
     /// The next `count` requests get no response: their TCP connection is

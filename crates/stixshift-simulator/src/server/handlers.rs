@@ -475,11 +475,20 @@ fn events(st: &AppState, headers: &HeaderMap, raw: Option<&str>, gen: Gen) -> Re
                 .sum();
             let mut body = Vec::with_capacity(size + 256);
             body.extend_from_slice(b"{\"data\":[");
+            let corrupt = !pg.indices.is_empty() && st.faults.take_corrupt_event();
             for (n, i) in pg.indices.iter().enumerate() {
                 if n > 0 {
                     body.push(b',');
                 }
-                body.extend_from_slice(&st.store.events[*i].legacy);
+                let event = &st.store.events[*i].legacy;
+                if corrupt && n == 0 {
+                    // `{x"id": …}`: not JSON, yet balanced.
+                    body.extend_from_slice(b"{x");
+                    body.extend_from_slice(event.get(1..).unwrap_or_default());
+                    outcome.fault = Some("corrupt event".to_owned());
+                } else {
+                    body.extend_from_slice(event);
+                }
             }
             body.extend_from_slice(b"],\"page\":");
             body.extend_from_slice(&serde_json::to_vec(&page).unwrap_or_default());

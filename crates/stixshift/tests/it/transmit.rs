@@ -203,6 +203,51 @@ fn results_page_with_metadata_and_results_stix() {
     assert_eq!(json_doc(&out)["code"], "invalid_parameter");
 }
 
+/// An event that is not JSON inside a well-formed page: each operation
+/// fails with an error that says so (exit 1), instead of failing the page
+/// as a whole; `execute` names the event.
+#[test]
+fn an_event_that_is_not_json_fails_with_an_error_that_names_it() {
+    let sim = Sim::start(300);
+    let conn = sim.connection(json!({}));
+    let pattern = format!("[x-ibm-finding:severity >= 10] {WINDOW}");
+    let query = query_for(&pattern);
+    let faults = sim.running().faults();
+
+    faults.corrupt_event(1);
+    let (code, out, _) = transmit(&conn, &["results", &query, "0", "50"]);
+    assert_eq!(code, 1, "{out}");
+    let doc = json_doc(&out);
+    assert_eq!(doc["success"], false);
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("an event is not JSON"),
+        "{doc}"
+    );
+
+    faults.corrupt_event(1);
+    let (code, out, _) = transmit(&conn, &["results_stix", &query, "0", "50", IDENTITY]);
+    assert_eq!(code, 1, "{out}");
+    let doc = json_doc(&out);
+    assert_eq!(doc["success"], false, "{doc}");
+    assert!(doc["error"].as_str().unwrap().contains("event 0"), "{doc}");
+
+    faults.corrupt_event(1);
+    let (code, out, err) = execute(&conn, &[&pattern, "-r", "50"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("event 0") || err.contains("event 0"),
+        "{out}\n{err}"
+    );
+
+    // The fault used up, the same calls succeed.
+    assert_eq!(faults.pending().corrupt_event, 0);
+    let (code, out, _) = execute(&conn, &[&pattern, "-r", "50"]);
+    assert_eq!(code, 0, "{out}");
+}
+
 #[test]
 fn execute_equals_translate_results_over_the_selected_events() {
     let sim = Sim::start(2000);
