@@ -79,6 +79,9 @@ pub struct SimulateArgs {
     /// Reset the connection of the first K requests.
     #[arg(long, value_name = "K")]
     pub reset: Option<u32>,
+    /// Make the first event of the first K event pages text that is not JSON.
+    #[arg(long, value_name = "K")]
+    pub corrupt_event: Option<u32>,
     /// Fail the first cursor request that comes after N event pages (HTTP 500).
     #[arg(long, value_name = "N")]
     pub fail_cursor_after: Option<u32>,
@@ -180,6 +183,7 @@ pub fn config(args: &SimulateArgs) -> anyhow::Result<(Config, Option<(i64, i64)>
         truncate: args.truncate.unwrap_or(0),
         reset: args.reset.unwrap_or(0),
         rate_limit: args.rate_limit,
+        corrupt_event: args.corrupt_event.unwrap_or(0),
         ..FaultPlan::default()
     };
     for f in &args.fail {
