@@ -48,6 +48,6 @@ pub use preprocess::preprocess_event;
 pub use readahead::{Block, Blocks, Plain, ReadAhead};
 pub use reader::{
     render_texts_with_warnings, render_values_with_warnings, translate_blocks, translate_reader,
-    translate_values, translate_values_with_warnings, MAX_EVENT_BYTES,
+    translate_values, MAX_EVENT_BYTES,
 };
 pub use writer::{BundleWriter, Config, Format, Stats, DEFAULT_BATCH_BYTES};

@@ -475,60 +475,57 @@ fn separator<B: Blocks>(sc: &mut Scanner<Input<B>>, index: usize) -> Result<bool
     }
 }
 
-/// Translate events held in memory into a bundle `Value` (for the HTTP
-/// `host` server). Warnings are returned alongside.
-pub fn translate_values_with_warnings<E: Env>(
-    identity: &Value,
-    events: &[Value],
-    config: &Config,
-    env: E,
-) -> Result<(Value, Vec<Warning>), ResultsError> {
-    let (out, warnings) = render_values_with_warnings(identity, events, config, env)?;
-    let v = serde_json::from_slice(&out).map_err(|e| ResultsError::NotJson(e.to_string()))?;
-    Ok((v, warnings))
-}
-
-/// [`translate_values_with_warnings`] with the bundle rendered (indented as
-/// the CLI prints it), not parsed back into a `Value`.
-pub fn render_values_with_warnings<E: Env>(
-    identity: &Value,
-    events: &[Value],
-    config: &Config,
-    env: E,
-) -> Result<(Vec<u8>, Vec<Warning>), ResultsError> {
-    let mut out = Vec::new();
-    let mut warnings = Vec::new();
-    let mut writer = BundleWriter::new(&mut out, identity, config, env, Format::Bundle)?;
-    for e in events {
-        warnings.extend(writer.write_event(e)?);
-    }
-    writer.finish()?;
-    Ok((out, warnings))
-}
-
-/// Translate events given as their JSON texts (a transmission's pages, kept
-/// as text) into a rendered bundle (indented as the CLI prints it), on all
-/// the writer's threads (STIX 2.0). Warnings are returned alongside; an
-/// event that is not JSON is [`ResultsError::BadEvent`].
-pub fn render_texts_with_warnings<E: Env>(
-    identity: &Value,
-    events: &[&str],
-    config: &Config,
-    env: E,
-) -> Result<(Vec<u8>, Vec<Warning>), ResultsError> {
-    let mut out = Vec::new();
-    let mut writer = BundleWriter::new(&mut out, identity, config, env, Format::Bundle)?;
-    let warnings = writer.write_events_json(events)?;
-    writer.finish()?;
-    Ok((out, warnings))
-}
-
-/// [`translate_values_with_warnings`] without the warnings.
+/// Translate events held in memory into a bundle `Value` (the library's
+/// simplest entry point; the binary's callers keep the rendered text).
 pub fn translate_values<E: Env>(
     identity: &Value,
     events: &[Value],
     config: &Config,
     env: E,
 ) -> Result<Value, ResultsError> {
-    translate_values_with_warnings(identity, events, config, env).map(|(v, _)| v)
+    let (out, _) = render_values_with_warnings(identity, events, config, env)?;
+    serde_json::from_slice(&out).map_err(|e| ResultsError::NotJson(e.to_string()))
+}
+
+/// Translate events held in memory into a rendered bundle (indented as the
+/// CLI prints it, not parsed back into a `Value`), with the warnings.
+pub fn render_values_with_warnings<E: Env>(
+    identity: &Value,
+    events: &[Value],
+    config: &Config,
+    env: E,
+) -> Result<(Vec<u8>, Vec<Warning>), ResultsError> {
+    render(identity, config, env, |w| {
+        let mut warnings = Vec::new();
+        for e in events {
+            warnings.extend(w.write_event(e)?);
+        }
+        Ok(warnings)
+    })
+}
+
+/// [`render_values_with_warnings`] for events given as their JSON texts (a
+/// transmission's pages, kept as text), on all the writer's threads (STIX
+/// 2.0); an event that is not JSON is [`ResultsError::BadEvent`].
+pub fn render_texts_with_warnings<E: Env>(
+    identity: &Value,
+    events: &[&str],
+    config: &Config,
+    env: E,
+) -> Result<(Vec<u8>, Vec<Warning>), ResultsError> {
+    render(identity, config, env, |w| w.write_events_json(events))
+}
+
+/// A bundle rendered into memory by `write`, with its warnings.
+fn render<E: Env>(
+    identity: &Value,
+    config: &Config,
+    env: E,
+    write: impl FnOnce(&mut BundleWriter<&mut Vec<u8>, E>) -> Result<Vec<Warning>, ResultsError>,
+) -> Result<(Vec<u8>, Vec<Warning>), ResultsError> {
+    let mut out = Vec::new();
+    let mut writer = BundleWriter::new(&mut out, identity, config, env, Format::Bundle)?;
+    let warnings = write(&mut writer)?;
+    writer.finish()?;
+    Ok((out, warnings))
 }

@@ -937,6 +937,19 @@ fn awkward_event_strategy() -> impl Strategy<Value = Value> {
     })
 }
 
+/// The bundle and warnings of the in-memory (`Value`) path.
+fn in_memory(events: &[Value], config: &Config) -> (Value, Vec<String>) {
+    let (out, warnings) = stixshift_results::render_values_with_warnings(
+        &identity(),
+        events,
+        config,
+        FixedEnv::default(),
+    )
+    .unwrap();
+    let bundle = serde_json::from_slice(&out).unwrap();
+    (bundle, warnings.iter().map(ToString::to_string).collect())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
     /// The streaming reader's direct parser (`FastDe::read_level`) and the
@@ -949,10 +962,8 @@ proptest! {
             let config = Config { stix_2_1, unmapped_fallback, ..Config::default() };
             let (out, warnings) = stream(&identity(), &text, &config, Format::Bundle);
             let streamed: Value = serde_json::from_slice(&out).unwrap();
-            let (in_memory, mem_warnings) = stixshift_results::translate_values_with_warnings(
-                &identity(), &events, &config, FixedEnv::default()).unwrap();
+            let (in_memory, mem_warnings) = in_memory(&events, &config);
             prop_assert_eq!(streamed, in_memory);
-            let mem_warnings: Vec<String> = mem_warnings.iter().map(ToString::to_string).collect();
             prop_assert_eq!(warnings, mem_warnings);
         }
     }
@@ -979,15 +990,8 @@ fn keys_remembered_from_the_last_event_are_not_mistaken() {
         };
         let (out, warnings) = stream(&identity(), text.as_bytes(), &config, Format::Bundle);
         let streamed: Value = serde_json::from_slice(&out).unwrap();
-        let (in_memory, mem_warnings) = stixshift_results::translate_values_with_warnings(
-            &identity(),
-            &events,
-            &config,
-            FixedEnv::default(),
-        )
-        .unwrap();
+        let (in_memory, mem_warnings) = in_memory(&events, &config);
         assert_eq!(streamed, in_memory);
-        let mem_warnings: Vec<String> = mem_warnings.iter().map(ToString::to_string).collect();
         assert_eq!(warnings, mem_warnings);
         let names: Vec<&str> = streamed["objects"]
             .as_array()
