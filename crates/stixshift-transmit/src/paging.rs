@@ -181,6 +181,20 @@ pub struct RawResults {
     pub metadata: Option<Metadata>,
 }
 
+impl RawResults {
+    /// The events parsed (an event that is not JSON is an invalid response).
+    pub fn parse(self) -> Result<Page, TransmitError> {
+        let mut events = Vec::new();
+        for page in self.pages {
+            events.extend(parse_events(page)?);
+        }
+        Ok(Page {
+            events,
+            metadata: self.metadata,
+        })
+    }
+}
+
 /// Where the next request starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Next {
@@ -361,15 +375,9 @@ impl Client {
         length: u64,
         metadata: Option<&Metadata>,
     ) -> Result<Page, TransmitError> {
-        let raw = self.raw_results(search, offset, length, metadata).await?;
-        let mut events = Vec::new();
-        for page in raw.pages {
-            events.extend(parse_events(page)?);
-        }
-        Ok(Page {
-            events,
-            metadata: raw.metadata,
-        })
+        self.raw_results(search, offset, length, metadata)
+            .await?
+            .parse()
     }
 
     /// [`Client::results`] with the events as unparsed JSON text, page by
