@@ -117,18 +117,20 @@ fn metadata(m: Option<&Value>) -> Result<Option<Metadata>, Error> {
     }
 }
 
-/// One `results` call: parse the search id and metadata, fetch.
+/// One `results` call: parse the search id and metadata, fetch. Events stay
+/// JSON text (`results` parses them, `results_stix` hands them to the
+/// bundle writer, which parses each once).
 async fn fetch(
     client: &Client,
     search_id: &str,
     offset: u64,
     length: u64,
     meta: Option<&Value>,
-) -> Result<stixshift_transmit::Page, Error> {
+) -> Result<stixshift_transmit::RawResults, Error> {
     let search = search(search_id)?;
     let meta = metadata(meta)?;
     Ok(client
-        .results(&search, offset, length, meta.as_ref())
+        .raw_results(&search, offset, length, meta.as_ref())
         .await?)
 }
 
@@ -179,7 +181,8 @@ pub async fn run_with(
             metadata: meta,
         } => {
             let client = get_client()?;
-            let mut page = fetch(&client, &search_id, offset, length, meta.as_ref()).await?;
+            let raw = fetch(&client, &search_id, offset, length, meta.as_ref()).await?;
+            let mut page = raw.parse()?;
             preprocess(&mut page.events, warn);
             let mut doc = Map::new();
             doc.insert("success".into(), Value::Bool(true));
@@ -197,13 +200,7 @@ pub async fn run_with(
             metadata: meta,
         } => {
             let client = get_client()?;
-            // Events stay JSON text until the bundle writer parses them once
-            // (no `Value` per event), as in `execute`.
-            let search = search(&search_id)?;
-            let meta = metadata(meta.as_ref())?;
-            let raw = client
-                .raw_results(&search, offset, length, meta.as_ref())
-                .await?;
+            let raw = fetch(&client, &search_id, offset, length, meta.as_ref()).await?;
             let transmitted = crate::env::clock_ms();
             // The translator applies the pre-processing itself (`Config::preprocess`).
             let config = crate::connector::results_config(&conn.options);
@@ -258,10 +255,7 @@ impl Answer {
         match self {
             Answer::Doc(v) => stixshift_results::pyjson::to_writer_pretty(out, v),
             Answer::Bundle { text, extra } => {
-                // The rendered object without its closing brace.
-                let end = text.iter().rposition(|&b| b == b'}').unwrap_or(text.len());
-                let body = text[..end].trim_ascii_end();
-                out.write_all(body)?;
+                out.write_all(open_object(text))?;
                 for (key, value) in extra {
                     let value = stixshift_results::pyjson::to_string_pretty(value);
                     // One level in: strings hold no raw line break.
@@ -278,11 +272,18 @@ impl Answer {
     pub fn to_compact(&self) -> Vec<u8> {
         match self {
             Answer::Doc(v) => serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()),
-            Answer::Bundle { .. } => {
-                let mut pretty = Vec::new();
-                // Writing to a `Vec` cannot fail.
-                let _ = self.write_pretty(&mut pretty);
-                minify(&pretty)
+            Answer::Bundle { text, extra } => {
+                let mut out = Vec::with_capacity(text.len());
+                minify_into(open_object(text), &mut out);
+                for (key, value) in extra {
+                    out.push(b',');
+                    // Writing to a `Vec` cannot fail.
+                    let _ = serde_json::to_writer(&mut out, key);
+                    out.push(b':');
+                    let _ = serde_json::to_writer(&mut out, value);
+                }
+                out.push(b'}');
+                out
             }
         }
     }
@@ -298,9 +299,16 @@ impl Answer {
     }
 }
 
-/// `json` (valid JSON) without the white space outside its strings.
-fn minify(json: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(json.len());
+/// A rendered JSON object without its closing brace (and the white space
+/// before it), for members to be written after its own.
+fn open_object(text: &[u8]) -> &[u8] {
+    let end = text.iter().rposition(|&b| b == b'}').unwrap_or(text.len());
+    text[..end].trim_ascii_end()
+}
+
+/// `json` (valid JSON) without the white space outside its strings,
+/// appended to `out`.
+fn minify_into(json: &[u8], out: &mut Vec<u8>) {
     let (mut in_string, mut escaped) = (false, false);
     for &b in json {
         if in_string {
@@ -318,7 +326,6 @@ fn minify(json: &[u8]) -> Vec<u8> {
         }
         out.push(b);
     }
-    out
 }
 
 #[cfg(test)]
@@ -388,6 +395,8 @@ mod tests {
     fn minify_keeps_strings_whole() {
         let text = br#"{ "a b": [ 1, "x \" y\\", "\n" ],
             "c":	{} }"#;
-        assert_eq!(minify(text), br#"{"a b":[1,"x \" y\\","\n"],"c":{}}"#);
+        let mut out = Vec::new();
+        minify_into(text, &mut out);
+        assert_eq!(out, br#"{"a b":[1,"x \" y\\","\n"],"c":{}}"#);
     }
 }
