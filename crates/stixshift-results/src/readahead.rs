@@ -31,8 +31,14 @@ pub enum Block {
     Raw(Vec<u8>),
 }
 
-/// A source of input blocks, in order.
-pub trait Blocks {
+/// Only this module's sources make blocks: a text block's gap and its
+/// whole characters are a contract the reader relies on.
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A source of input blocks, in order ([`Plain`], [`ReadAhead`]; sealed).
+pub trait Blocks: sealed::Sealed {
     /// The next block, `None` at the end of the input. An error of the
     /// underlying reader comes after the blocks read before it.
     fn next_block(&mut self) -> io::Result<Option<Block>>;
@@ -40,6 +46,10 @@ pub trait Blocks {
     /// Hand back a block's buffer once its text is used, to be filled again.
     fn recycle(&mut self, buf: Vec<u8>);
 }
+
+impl<R> sealed::Sealed for Plain<R> {}
+impl sealed::Sealed for ReadAhead {}
+impl<B: Blocks + ?Sized> sealed::Sealed for Box<B> {}
 
 impl<B: Blocks + ?Sized> Blocks for Box<B> {
     fn next_block(&mut self) -> io::Result<Option<Block>> {

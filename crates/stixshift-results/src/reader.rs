@@ -68,6 +68,8 @@ impl<B: Blocks> Input<B> {
                 self.take_text(block);
                 Ok(true)
             }
+            // Text after raw bytes (the sources never send it): kept in
+            // order, as raw bytes.
             Some(Block::Text(block)) => {
                 self.take_raw(&block.as_bytes()[GAP.min(block.len())..]);
                 self.src.recycle(block.into_bytes());
