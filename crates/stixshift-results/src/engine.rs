@@ -11,7 +11,7 @@ use crate::fastjson::{FastDe, FastError, KeyMemo};
 use crate::mapping::{Entry, Level, Node, ObjectTarget, Refs, ToStixMap, ValueCheck};
 use crate::preprocess::{self, ANAMES, FINDING_TYPE, NA, THREAT};
 use crate::timestamp;
-use crate::transform::{is_domain_name, is_ipv4, is_ipv6, is_mac};
+use crate::transform::{is_domain_name, is_ipv4, is_ipv6, is_mac, Transformer};
 use crate::value::{CowStr, Val};
 
 /// Everything an event translation needs that does not change per event.
@@ -76,11 +76,25 @@ enum ItemKind<'m> {
     Unmapped,
 }
 
+/// A mapped (or, with the fallback object, unmapped) value of the event:
+/// the value phase ([`Ctx::apply`]) turns it into operations.
 struct Item<'m, 'de> {
     kind: ItemKind<'m>,
     key: Cow<'de, str>,
     path: u16,
     val: Val<'de>,
+}
+
+/// An item whose value phase waits for the end of the event: a key of the
+/// event itself that a `connect` event's pre-processing may set again
+/// ([`preprocess::CONNECT_KEYS`]). The new value takes the old one's place,
+/// as a Python dict assignment does.
+struct Deferred<'m, 'de> {
+    item: Item<'m, 'de>,
+    /// Its number among the event's items (orders the warnings).
+    ord: u32,
+    /// Where its operations go in [`Ctx::ops`].
+    at_op: usize,
 }
 
 #[derive(Default)]
@@ -94,13 +108,27 @@ struct Pre<'de> {
     has_finding_type: bool,
 }
 
+/// One event while it is read. Each value goes through the value phase as
+/// soon as it is read (no list of items in between), apart from the few
+/// the pre-processing may replace ([`Deferred`]).
 pub(crate) struct Ctx<'m, 'de> {
     engine: &'m Engine,
-    items: Vec<Item<'m, 'de>>,
+    /// The operations so far, in item order (deferred items' operations
+    /// are put in their place at the end).
+    ops: Vec<Op<'m, 'de>>,
+    /// False once an operation's objects depend on its value ([`Ops::structural`]).
+    structural: bool,
+    /// Items seen so far (numbers them).
+    items: u32,
+    deferred: Vec<Deferred<'m, 'de>>,
     /// Visited levels as (parent, key); entry 0 is the event itself.
     paths: Vec<(u16, Cow<'de, str>)>,
     pre: Pre<'de>,
+    /// Warnings while reading and pre-processing.
     warnings: Vec<Warning>,
+    /// Warnings of the value phase, with their item's number: they follow
+    /// [`Ctx::warnings`], in item order.
+    value_warnings: Vec<(u32, Warning)>,
 }
 
 /// The dotted name of level `path` (`""` for the event itself), for warnings.
@@ -276,7 +304,11 @@ impl<'m, 'de> Ctx<'m, 'de> {
     pub(crate) fn new(engine: &'m Engine) -> Self {
         Ctx {
             engine,
-            items: Vec::with_capacity(64),
+            ops: Vec::with_capacity(96),
+            structural: true,
+            items: 0,
+            deferred: Vec::new(),
+            value_warnings: Vec::new(),
             // The event, `content`, `content.fields`, `labels` and a few
             // more without growing.
             paths: {
@@ -404,12 +436,143 @@ impl<'m, 'de> Ctx<'m, 'de> {
             None if self.engine.fallback_type.is_some() => ItemKind::Unmapped,
             None => return,
         };
-        self.items.push(Item {
+        let item = Item {
             kind: kind_item,
             key,
             path,
             val,
-        });
+        };
+        let ord = self.items;
+        self.items += 1;
+        if path == 0 && self.engine.preprocess && preprocess::CONNECT_KEYS.contains(&&*item.key) {
+            self.deferred.push(Deferred {
+                item,
+                ord,
+                at_op: self.ops.len(),
+            });
+            return;
+        }
+        let mut ops = std::mem::take(&mut self.ops);
+        self.apply(item, ord, &mut ops);
+        self.ops = ops;
+    }
+
+    /// The value phase of one item: each entry applied to the value
+    /// (transformers, the checks of the target, empty values dropped),
+    /// operations pushed on `ops`.
+    fn apply(&mut self, item: Item<'m, 'de>, ord: u32, ops: &mut Vec<Op<'m, 'de>>) {
+        let engine = self.engine;
+        if matches!(item.val, Val::Null) {
+            return;
+        }
+        let entries = match item.kind {
+            ItemKind::Mapped(es) => es,
+            ItemKind::Unmapped => {
+                if engine.fallback_type.is_none() || is_empty(&item.val) {
+                    return;
+                }
+                let (mut prop, nested, cut) = split_fallback_key(item.key);
+                if cut {
+                    // The parts that nest, then `…` (the key may be huge).
+                    let key: Vec<&str> = std::iter::once(prop.as_ref())
+                        .chain(nested[..nested.len() - 1].iter().map(String::as_str))
+                        .chain(std::iter::once("…"))
+                        .collect();
+                    let path = field_path(&self.paths, item.path, &key.join("."));
+                    self.value_warnings.push((ord, Warning::new(
+                        Some(&path),
+                        format!(
+                            "more than {MAX_FALLBACK_PARTS} dotted parts; the rest of the key is one property name"
+                        ),
+                    )));
+                }
+                if engine.reserved.contains(&&*prop) {
+                    prop = Cow::Owned(format!("x_{prop}"));
+                }
+                let v = wrap(nested.into_iter().map(Cow::Owned), item.val);
+                self.structural = false;
+                ops.push(Op::Fallback(Box::new((prop, v))));
+                return;
+            }
+        };
+        // The last entry takes the value itself; those before it, copies.
+        let Some((last, rest)) = entries.split_last() else {
+            return;
+        };
+        for e in rest {
+            let v = match e.transformer {
+                None => item.val.clone(),
+                Some(t) => match t.apply(&item.val) {
+                    Some(v) => v,
+                    None => {
+                        self.not_converted(t, &item, ord);
+                        continue;
+                    }
+                },
+            };
+            self.emit(e, v, ops);
+        }
+        let v = match last.transformer {
+            None => item.val,
+            Some(t) => match t.apply(&item.val) {
+                Some(v) => v,
+                None => {
+                    self.not_converted(t, &item, ord);
+                    return;
+                }
+            },
+        };
+        self.emit(last, v, ops);
+    }
+
+    /// The transformer `t` of an entry gave nothing for the item's value:
+    /// a warning, unless the value was empty.
+    #[cold]
+    fn not_converted(&mut self, t: Transformer, item: &Item<'m, 'de>, ord: u32) {
+        if is_empty(&item.val) {
+            return;
+        }
+        let f = field_path(&self.paths, item.path, &item.key);
+        self.value_warnings.push((
+            ord,
+            Warning::new(
+                Some(&f),
+                format!("{} cannot convert this value; property dropped", t.name()),
+            ),
+        ));
+    }
+
+    /// One entry's value after its transformer: an operation, unless the
+    /// target cannot hold it or it is empty.
+    #[inline]
+    fn emit(&mut self, e: &'m Entry, v: Val<'de>, ops: &mut Vec<Op<'m, 'de>>) {
+        let Some(target) = &e.object else {
+            if matches!(e.obs_key.as_str(), "first_observed" | "last_observed")
+                && !v.as_str().is_some_and(timestamp::is_stix_timestamp)
+            {
+                return;
+            }
+            ops.push(Op::Map(e, v));
+            return;
+        };
+        if e.refs.is_some() {
+            ops.push(Op::Map(e, Val::Null));
+            return;
+        }
+        let ok = match target.check {
+            ValueCheck::Any => true,
+            ValueCheck::Ipv4 => v.as_str().is_some_and(is_ipv4),
+            ValueCheck::Ipv6 => v.as_str().is_some_and(is_ipv6),
+            ValueCheck::DomainName => v.as_str().is_some_and(is_domain_name),
+            ValueCheck::Mac => v.as_str().is_some_and(is_mac),
+        };
+        if !ok || is_empty(&v) {
+            return;
+        }
+        if matches!(v, Val::Obj(_)) {
+            self.structural = false;
+        }
+        ops.push(Op::Map(e, v));
     }
 
     /// After the last key of a level.
@@ -422,7 +585,8 @@ impl<'m, 'de> Ctx<'m, 'de> {
 }
 
 /// Set a key the pre-processing derives: replace the value in place when the
-/// event already has the key, else append it (Python dict assignment).
+/// event already has the key (only the keys of [`Deferred`] items can be
+/// there), else append it (Python dict assignment).
 fn push_synthetic<'m, 'de>(
     ctx: &mut Ctx<'m, 'de>,
     level: Option<&'m Level>,
@@ -430,12 +594,12 @@ fn push_synthetic<'m, 'de>(
     key: &'static str,
     val: Val<'de>,
 ) {
-    if let Some(item) = ctx
-        .items
+    if let Some(d) = ctx
+        .deferred
         .iter_mut()
-        .find(|i| i.path == path && i.key == key)
+        .find(|d| d.item.path == path && d.item.key == key)
     {
-        item.val = val;
+        d.item.val = val;
         return;
     }
     let kind = match level.and_then(|l| l.get(key)) {
@@ -443,12 +607,17 @@ fn push_synthetic<'m, 'de>(
         _ if ctx.engine.fallback_type.is_some() => ItemKind::Unmapped,
         _ => return,
     };
-    ctx.items.push(Item {
+    let ord = ctx.items;
+    ctx.items += 1;
+    let item = Item {
         kind,
         key: Cow::Borrowed(key),
         path,
         val,
-    });
+    };
+    let mut ops = std::mem::take(&mut ctx.ops);
+    ctx.apply(item, ord, &mut ops);
+    ctx.ops = ops;
 }
 
 /// One mapping entry applied to one value of an event, after every check
@@ -459,8 +628,9 @@ pub(crate) enum Op<'m, 'de> {
     /// property, as the entry says).
     Map(&'m Entry, Val<'de>),
     /// An unmapped key into the fallback object: property name and value
-    /// (already nested along the key's dots).
-    Fallback(Cow<'de, str>, Val<'de>),
+    /// (already nested along the key's dots). Boxed: rare, and an
+    /// operation is moved several times per value (40 bytes, not 64).
+    Fallback(Box<(Cow<'de, str>, Val<'de>)>),
 }
 
 impl<'m, 'de> Op<'m, 'de> {
@@ -474,7 +644,8 @@ impl<'m, 'de> Op<'m, 'de> {
 
     pub(crate) fn value(&self) -> &Val<'de> {
         match self {
-            Op::Map(_, v) | Op::Fallback(_, v) => v,
+            Op::Map(_, v) => v,
+            Op::Fallback(kv) => &kv.1,
         }
     }
 }
@@ -498,7 +669,7 @@ impl<'m, 'de> Ops<'m, 'de> {
             .zip(&self.ops)
             .map(|(n, op)| match op {
                 Op::Map(e, _) => Op::Map(e, Val::Hole(n)),
-                Op::Fallback(k, _) => Op::Fallback(k.clone(), Val::Hole(n)),
+                Op::Fallback(kv) => Op::Fallback(Box::new((kv.0.clone(), Val::Hole(n)))),
             })
             .collect();
         Ops {
@@ -600,103 +771,28 @@ impl Engine {
         }
     }
 
-    /// The value phase: every entry applied to its value (transformers,
-    /// the checks of the target, empty values dropped).
-    fn ops<'m: 'de, 'de>(&'m self, ctx: Ctx<'m, 'de>) -> Ops<'m, 'de> {
-        let mut ops = Vec::with_capacity(ctx.items.len() + 8);
-        let mut structural = true;
-        let mut warnings = ctx.warnings;
-        for item in ctx.items {
-            if matches!(item.val, Val::Null) {
-                continue;
-            }
-            let entries = match item.kind {
-                ItemKind::Mapped(es) => es,
-                ItemKind::Unmapped => {
-                    if self.fallback_type.is_none() || is_empty(&item.val) {
-                        continue;
-                    }
-                    let (mut prop, nested, cut) = split_fallback_key(item.key);
-                    if cut {
-                        // The parts that nest, then `…` (the key may be huge).
-                        let key: Vec<&str> = std::iter::once(prop.as_ref())
-                            .chain(nested[..nested.len() - 1].iter().map(String::as_str))
-                            .chain(std::iter::once("…"))
-                            .collect();
-                        let path = field_path(&ctx.paths, item.path, &key.join("."));
-                        warnings.push(Warning::new(
-                            Some(&path),
-                            format!(
-                                "more than {MAX_FALLBACK_PARTS} dotted parts; the rest of the key is one property name"
-                            ),
-                        ));
-                    }
-                    if self.reserved.contains(&&*prop) {
-                        prop = Cow::Owned(format!("x_{prop}"));
-                    }
-                    let v = wrap(nested.into_iter().map(Cow::Owned), item.val);
-                    structural = false;
-                    ops.push(Op::Fallback(prop, v));
-                    continue;
-                }
-            };
-            let n = entries.len();
-            let mut val = Some(item.val);
-            for (j, e) in entries.iter().enumerate() {
-                let Some(src) = val.as_ref() else { break };
-                let v = match e.transformer {
-                    // The last entry takes the value itself.
-                    None if j + 1 == n => val.take().unwrap_or(Val::Null),
-                    None => src.clone(),
-                    Some(t) => match t.apply(src) {
-                        Some(v) => v,
-                        None => {
-                            if !is_empty(src) {
-                                let f = field_path(&ctx.paths, item.path, &item.key);
-                                warnings.push(Warning::new(
-                                    Some(&f),
-                                    format!(
-                                        "{} cannot convert this value; property dropped",
-                                        t.name()
-                                    ),
-                                ));
-                            }
-                            continue;
-                        }
-                    },
-                };
-                let Some(target) = &e.object else {
-                    if matches!(e.obs_key.as_str(), "first_observed" | "last_observed")
-                        && !v.as_str().is_some_and(timestamp::is_stix_timestamp)
-                    {
-                        continue;
-                    }
-                    ops.push(Op::Map(e, v));
-                    continue;
-                };
-                if e.refs.is_some() {
-                    ops.push(Op::Map(e, Val::Null));
-                    continue;
-                }
-                let ok = match target.check {
-                    ValueCheck::Any => true,
-                    ValueCheck::Ipv4 => v.as_str().is_some_and(is_ipv4),
-                    ValueCheck::Ipv6 => v.as_str().is_some_and(is_ipv6),
-                    ValueCheck::DomainName => v.as_str().is_some_and(is_domain_name),
-                    ValueCheck::Mac => v.as_str().is_some_and(is_mac),
-                };
-                if !ok || is_empty(&v) {
-                    continue;
-                }
-                structural &= !matches!(v, Val::Obj(_));
-                ops.push(Op::Map(e, v));
-            }
+    /// The end of the value phase: the deferred items' operations put in
+    /// their places, the warnings in order.
+    fn ops<'m: 'de, 'de>(&'m self, mut ctx: Ctx<'m, 'de>) -> Ops<'m, 'de> {
+        let mut ops = std::mem::take(&mut ctx.ops);
+        let deferred = std::mem::take(&mut ctx.deferred);
+        let sorted = deferred.is_empty();
+        // From the last: inserting a run shifts only the runs after it.
+        let mut run = Vec::new();
+        for d in deferred.into_iter().rev() {
+            ctx.apply(d.item, d.ord, &mut run);
+            ops.splice(d.at_op..d.at_op, run.drain(..));
         }
+        let mut warnings = ctx.warnings;
+        if !sorted {
+            ctx.value_warnings.sort_by_key(|(ord, _)| *ord);
+        }
+        warnings.extend(ctx.value_warnings.into_iter().map(|(_, w)| w));
         Ops {
             ops,
             warnings,
             not_object: None,
-            structural,
+            structural: ctx.structural,
         }
     }
 
@@ -727,7 +823,8 @@ impl Engine {
         let mut obs: Vec<(&'m str, Val<'de>)> = Vec::new();
         for op in ops.ops {
             let (e, v) = match op {
-                Op::Fallback(prop, v) => {
+                Op::Fallback(kv) => {
+                    let (prop, v) = *kv;
                     if let Some(ty) = self.fallback_type.as_deref() {
                         b.set(fallback_slot, ty, Name::Ev(prop), P::V(v), true);
                     }

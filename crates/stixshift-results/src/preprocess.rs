@@ -71,6 +71,20 @@ fn endpoint(s: &str) -> Result<Endpoint, String> {
     })
 }
 
+/// The event keys a `connect` event gains ([`connect_derived`]): client
+/// IPv4, IPv6 and port, the same for the server, then `l4protocol`.
+pub(crate) const CONNECT_KEYS: [&str; 7] = [
+    "clientIpv4",
+    "clientIpv6",
+    "clientPort",
+    "serverIpv4",
+    "serverIpv6",
+    "serverPort",
+    L4PROTOCOL,
+];
+
+const L4PROTOCOL: &str = "l4protocol";
+
 /// `fd.name` of a `connect` event (`a:p->b:q`, IPv6 as `[a]:p` or split at
 /// the last colon) as the event keys to set, in the reference's order:
 /// client address, client port, server address, server port. IPv6 addresses
@@ -82,10 +96,8 @@ pub(crate) fn connect_keys(fd_name: &str) -> Result<Vec<(&'static str, String)>,
     };
     let (src, dst) = (endpoint(src)?, endpoint(dst)?);
     let mut out = Vec::with_capacity(4);
-    for (e, [v4, v6, port]) in [
-        (src, ["clientIpv4", "clientIpv6", "clientPort"]),
-        (dst, ["serverIpv4", "serverIpv6", "serverPort"]),
-    ] {
+    let [c4, c6, cp, s4, s6, sp, _] = CONNECT_KEYS;
+    for (e, [v4, v6, port]) in [(src, [c4, c6, cp]), (dst, [s4, s6, sp])] {
         out.push((if e.ipv6 { v6 } else { v4 }, e.addr));
         if let Some(p) = e.port {
             out.push((port, p));
@@ -112,7 +124,7 @@ pub(crate) fn connect_derived(
     };
     let mut keys = connect_keys(fd_name)
         .map_err(|e| Warning::new(Some(FD_NAME_FIELD), format!("{e}; no network objects")))?;
-    keys.push(("l4protocol", l4protocol(l4proto)));
+    keys.push((L4PROTOCOL, l4protocol(l4proto)));
     Ok(keys)
 }
 

@@ -207,7 +207,7 @@ mod tests {
         // Operation lists of different lengths have different shapes.
         let ops = |n: u64| -> Vec<Op<'static, 'static>> {
             (0..n)
-                .map(|_| Op::Fallback("k".into(), Val::Null))
+                .map(|_| Op::Fallback(Box::new(("k".into(), Val::Null))))
                 .collect()
         };
         let mut ts = Templates::default();

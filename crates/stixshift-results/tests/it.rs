@@ -228,6 +228,49 @@ fn raw_and_preprocessed_inputs_translate_the_same() {
     }
 }
 
+/// A key a `connect` event's pre-processing derives, which the event
+/// already has (with another value), takes the derived value where it
+/// stands, as a Python dict assignment does: the bundle is the one of the
+/// event pre-processed at transmit time (`preprocess_event`, a separate
+/// implementation) translated without pre-processing, and not the one with
+/// the key appended at the end.
+#[test]
+fn a_derived_key_the_event_has_is_replaced_where_it_stands() {
+    let event = |port: Option<&str>| {
+        let mut e = serde_json::Map::new();
+        if let Some(p) = port {
+            e.insert("serverPort".into(), json!(p));
+        }
+        e.insert("severity".into(), json!(1));
+        e.insert(
+            "content".into(),
+            json!({"fields": {"evt.type": "connect", "fd.name": "1.2.3.4:5->6.7.8.9:80", "proc.name": "nc"}}),
+        );
+        Value::Object(e)
+    };
+    for v21 in [false, true] {
+        let c = Config {
+            stix_2_1: v21,
+            ..Config::default()
+        };
+        let off = Config {
+            preprocess: false,
+            ..c.clone()
+        };
+        let mut pre = event(Some("1"));
+        preprocess_event(&mut pre);
+        assert_eq!(pre["serverPort"], "80");
+        let stale = run(&json!([event(Some("1"))]), &c);
+        assert_eq!(stale, run(&json!([pre]), &off));
+        assert!(stale.contains("\"dst_port\": 80"), "{stale}");
+        assert_ne!(
+            stale,
+            run(&json!([event(None)]), &c),
+            "the key's place shows"
+        );
+    }
+}
+
 #[test]
 fn two_users_with_the_same_uid_stay_two_objects() {
     let events = json!([
