@@ -394,6 +394,34 @@ impl LevelMemo {
     }
 }
 
+/// `a == b` for two slices of the same length, eight bytes at a time
+/// inline: keys are short, and a call to `memcmp` per key cost more than
+/// the comparison itself.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    fn word(s: &[u8], i: usize) -> u64 {
+        s.get(i..i + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map_or(0, u64::from_ne_bytes)
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a == b;
+    }
+    // Whole words, then the last eight bytes (overlapping the last word).
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
+}
+
 /// The direct reader of the streaming path: an event's keys handed to the
 /// engine's [`Ctx`] as the serde visitors hand them (`engine::LevelSeed`),
 /// without the serde calls in between.
@@ -425,7 +453,12 @@ impl<'de> FastDe<'de> {
     fn known_key(&mut self, known: &str) -> Option<&'de str> {
         let start = self.pos + 1;
         let end = start + known.len();
-        if self.s.get(start..end) != Some(known.as_bytes()) || self.s.get(end) != Some(&b'"') {
+        if !self
+            .s
+            .get(start..end)
+            .is_some_and(|k| same_bytes(k, known.as_bytes()))
+            || self.s.get(end) != Some(&b'"')
+        {
             return None;
         }
         // Both ends are next to an ASCII quote: char boundaries.
@@ -657,6 +690,20 @@ mod tests {
                     assert_eq!(got.unwrap_err(), FastError::Bail, "{text:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same_bytes(&a, &a.clone()));
+            for i in 0..n {
+                let mut b = a.clone();
+                b[i] ^= 0x20;
+                assert!(!same_bytes(&a, &b), "{n} {i}");
+            }
+            assert!(!same_bytes(&a, &a[..n.saturating_sub(1)]) || n == 0);
         }
     }
 
