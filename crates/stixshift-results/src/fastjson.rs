@@ -519,7 +519,13 @@ impl<'de> FastDe<'de> {
                 }
                 Step::Skip => self.skip_value()?,
                 Step::Value(mapped, special) => {
-                    let v = self.val()?;
+                    // Strings (most values) here, the rest through `val`.
+                    let v = if self.skip_ws()? == b'"' {
+                        self.pos += 1;
+                        Val::Str(self.parse_str()?)
+                    } else {
+                        self.val()?
+                    };
                     ctx.value(at.kind, at.path, key, mapped, special, v);
                 }
             }
