@@ -501,28 +501,30 @@ impl<'m, 'de> Ctx<'m, 'de> {
         };
         for e in rest {
             let v = match e.transformer {
-                None => item.val.clone(),
-                Some(t) => match t.apply(&item.val) {
-                    Some(v) => v,
-                    None => {
-                        self.not_converted(t, &item, ord);
-                        continue;
-                    }
-                },
+                None => Some(item.val.clone()),
+                Some(t) => self.convert(t, &item, ord),
             };
-            self.emit(e, v, ops);
+            if let Some(v) = v {
+                self.emit(e, v, ops);
+            }
         }
         let v = match last.transformer {
-            None => item.val,
-            Some(t) => match t.apply(&item.val) {
-                Some(v) => v,
-                None => {
-                    self.not_converted(t, &item, ord);
-                    return;
-                }
-            },
+            None => Some(item.val),
+            Some(t) => self.convert(t, &item, ord),
         };
-        self.emit(last, v, ops);
+        if let Some(v) = v {
+            self.emit(last, v, ops);
+        }
+    }
+
+    /// The item's value through the transformer `t`, or a warning.
+    #[inline]
+    fn convert(&mut self, t: Transformer, item: &Item<'m, 'de>, ord: u32) -> Option<Val<'de>> {
+        let v = t.apply(&item.val);
+        if v.is_none() {
+            self.not_converted(t, item, ord);
+        }
+        v
     }
 
     /// The transformer `t` of an entry gave nothing for the item's value:
