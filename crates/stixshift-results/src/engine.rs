@@ -452,15 +452,13 @@ impl<'m, 'de> Ctx<'m, 'de> {
             });
             return;
         }
-        let mut ops = std::mem::take(&mut self.ops);
-        self.apply(item, ord, &mut ops);
-        self.ops = ops;
+        self.apply(item, ord);
     }
 
     /// The value phase of one item: each entry applied to the value
     /// (transformers, the checks of the target, empty values dropped),
-    /// operations pushed on `ops`.
-    fn apply(&mut self, item: Item<'m, 'de>, ord: u32, ops: &mut Vec<Op<'m, 'de>>) {
+    /// operations pushed on [`Ctx::ops`].
+    fn apply(&mut self, item: Item<'m, 'de>, ord: u32) {
         let engine = self.engine;
         if matches!(item.val, Val::Null) {
             return;
@@ -491,7 +489,7 @@ impl<'m, 'de> Ctx<'m, 'de> {
                 }
                 let v = wrap(nested.into_iter().map(Cow::Owned), item.val);
                 self.structural = false;
-                ops.push(Op::Fallback(Box::new((prop, v))));
+                self.ops.push(Op::Fallback(Box::new((prop, v))));
                 return;
             }
         };
@@ -505,7 +503,7 @@ impl<'m, 'de> Ctx<'m, 'de> {
                 Some(t) => self.convert(t, &item, ord),
             };
             if let Some(v) = v {
-                self.emit(e, v, ops);
+                self.emit(e, v);
             }
         }
         let v = match last.transformer {
@@ -513,7 +511,7 @@ impl<'m, 'de> Ctx<'m, 'de> {
             Some(t) => self.convert(t, &item, ord),
         };
         if let Some(v) = v {
-            self.emit(last, v, ops);
+            self.emit(last, v);
         }
     }
 
@@ -547,18 +545,18 @@ impl<'m, 'de> Ctx<'m, 'de> {
     /// One entry's value after its transformer: an operation, unless the
     /// target cannot hold it or it is empty.
     #[inline]
-    fn emit(&mut self, e: &'m Entry, v: Val<'de>, ops: &mut Vec<Op<'m, 'de>>) {
+    fn emit(&mut self, e: &'m Entry, v: Val<'de>) {
         let Some(target) = &e.object else {
             if matches!(e.obs_key.as_str(), "first_observed" | "last_observed")
                 && !v.as_str().is_some_and(timestamp::is_stix_timestamp)
             {
                 return;
             }
-            ops.push(Op::Map(e, v));
+            self.ops.push(Op::Map(e, v));
             return;
         };
         if e.refs.is_some() {
-            ops.push(Op::Map(e, Val::Null));
+            self.ops.push(Op::Map(e, Val::Null));
             return;
         }
         let ok = match target.check {
@@ -574,7 +572,7 @@ impl<'m, 'de> Ctx<'m, 'de> {
         if matches!(v, Val::Obj(_)) {
             self.structural = false;
         }
-        ops.push(Op::Map(e, v));
+        self.ops.push(Op::Map(e, v));
     }
 
     /// After the last key of a level.
@@ -617,9 +615,7 @@ fn push_synthetic<'m, 'de>(
         path,
         val,
     };
-    let mut ops = std::mem::take(&mut ctx.ops);
-    ctx.apply(item, ord, &mut ops);
-    ctx.ops = ops;
+    ctx.apply(item, ord);
 }
 
 /// One mapping entry applied to one value of an event, after every check
@@ -780,10 +776,10 @@ impl Engine {
         let deferred = std::mem::take(&mut ctx.deferred);
         let sorted = deferred.is_empty();
         // From the last: inserting a run shifts only the runs after it.
-        let mut run = Vec::new();
+        // Each run is made in `ctx.ops`, empty meanwhile.
         for d in deferred.into_iter().rev() {
-            ctx.apply(d.item, d.ord, &mut run);
-            ops.splice(d.at_op..d.at_op, run.drain(..));
+            ctx.apply(d.item, d.ord);
+            ops.splice(d.at_op..d.at_op, ctx.ops.drain(..));
         }
         let mut warnings = ctx.warnings;
         if !sorted {

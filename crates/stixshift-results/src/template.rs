@@ -99,6 +99,11 @@ impl Template {
                     let Some(v) = value(n as usize) else {
                         continue;
                     };
+                    // Strings, most values, are written alike in both formats.
+                    if let Val::Str(s) = v {
+                        write_str(out, s);
+                        continue;
+                    }
                     match f {
                         Format::Bundle => write_pretty(out, v, level),
                         Format::Ndjson => write_compact(out, v),

@@ -179,6 +179,20 @@ impl std::hash::BuildHasher for FastHash {
     }
 }
 
+/// Drop an event's operations, those that own nothing (borrowed strings,
+/// `null`, booleans: most of them) without a call to their drop glue each.
+fn drop_ops(ops: Vec<Op<'_, '_>>) {
+    for op in ops {
+        if matches!(
+            op,
+            Op::Map(_, Val::Str(Cow::Borrowed(_)) | Val::Null | Val::Bool(_))
+        ) {
+            // Owns no memory: nothing to free, nothing leaked.
+            std::mem::forget(op);
+        }
+    }
+}
+
 impl Hasher for FastHasher {
     fn write(&mut self, bytes: &[u8]) {
         // Whole words without a copy each (a template's key, its entries'
@@ -502,7 +516,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         };
         warnings.extend(template.warnings.iter().cloned());
         let skip = template.skip.then(|| NOTHING_MAPPED.to_owned());
-        self.write_one(warnings, skip, |w, od_id, now| {
+        let result = self.write_one(warnings, skip, |w, od_id, now| {
             template.fill(
                 &mut w.buf,
                 w.format,
@@ -510,7 +524,9 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 od_id,
                 now,
             );
-        })
+        });
+        drop_ops(ops.ops);
+        result
     }
 
     fn write_translated(
