@@ -253,20 +253,34 @@ pub(crate) fn json_specials(x: u64) -> u64 {
 /// Position of the first byte [`write_str`] must escape, eight bytes at a time.
 #[inline]
 fn first_to_escape(bytes: &[u8]) -> Option<usize> {
+    // JSON's specials, and 0x7f or above (the high bit set, or 0x7f's low
+    // seven bits carrying into it).
+    fn flagged(x: u64) -> u64 {
+        json_specials(x) | ((x | ((x & !HIGH) + ONES)) & HIGH)
+    }
+    let at = |i: usize, flags: u64| (flags != 0).then(|| i + (flags.trailing_zeros() / 8) as usize);
+    let n = bytes.len();
+    if n < 8 {
+        // Padded with a byte that needs no escape.
+        let mut w = [b'a'; 8];
+        for (d, &b) in w.iter_mut().zip(bytes) {
+            *d = b;
+        }
+        return at(0, flagged(u64::from_le_bytes(w)));
+    }
     let mut i = 0;
     while let Some(x) = word_at(bytes, i) {
-        // JSON's specials, and 0x7f or above (the high bit set, or 0x7f's
-        // low seven bits carrying into it).
-        let special = json_specials(x) | ((x | ((x & !HIGH) + ONES)) & HIGH);
-        if special != 0 {
-            return Some(i + (special.trailing_zeros() / 8) as usize);
+        if let Some(p) = at(i, flagged(x)) {
+            return Some(p);
         }
         i += 8;
     }
-    bytes[i..]
-        .iter()
-        .position(|&b| NEEDS_ESCAPE[usize::from(b)])
-        .map(|p| i + p)
+    // The last eight bytes, overlapping the last whole word: the bytes
+    // before `i` are clean, so the first flagged one is at `i` or after.
+    match i < n {
+        true => at(n - 8, flagged(word_at(bytes, n - 8)?)),
+        false => None,
+    }
 }
 
 /// The escaping part of [`write_str`], from byte `first` (the first byte
@@ -452,6 +466,27 @@ pub(crate) fn write_compact(out: &mut Vec<u8>, v: &Val<'_>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn first_to_escape_finds_the_first_such_byte_at_every_length_and_place() {
+        let naive = |b: &[u8]| b.iter().position(|&c| NEEDS_ESCAPE[usize::from(c)]);
+        for n in 0..=24usize {
+            let clean = vec![b'x'; n];
+            assert_eq!(first_to_escape(&clean), None, "{n}");
+            for i in 0..n {
+                for special in [b'"', b'\\', b'\n', 0x1f, 0x7f, 0xc3] {
+                    let mut b = clean.clone();
+                    b[i] = special;
+                    // A later special byte must not hide the first.
+                    if i + 1 < n {
+                        b[n - 1] = b'"';
+                    }
+                    assert_eq!(first_to_escape(&b), naive(&b), "{n} {i} {special}");
+                    assert_eq!(first_to_escape(&b), Some(i));
+                }
+            }
+        }
+    }
 
     #[test]
     fn writer_matches_pyjson() {
