@@ -396,6 +396,7 @@ impl<'m, 'de> Ctx<'m, 'de> {
     }
 
     /// The value of a [`Step::Value`] key.
+    #[inline(always)]
     pub(crate) fn value(
         &mut self,
         kind: Kind,
@@ -458,6 +459,7 @@ impl<'m, 'de> Ctx<'m, 'de> {
     /// The value phase of one item: each entry applied to the value
     /// (transformers, the checks of the target, empty values dropped),
     /// operations pushed on [`Ctx::ops`].
+    #[inline]
     fn apply(&mut self, item: Item<'m, 'de>, ord: u32) {
         let engine = self.engine;
         if matches!(item.val, Val::Null) {
