@@ -437,48 +437,56 @@ impl<'m, 'de> Ctx<'m, 'de> {
             None if self.engine.fallback_type.is_some() => ItemKind::Unmapped,
             None => return,
         };
-        let item = Item {
-            kind: kind_item,
-            key,
-            path,
-            val,
-        };
         let ord = self.items;
         self.items += 1;
-        if path == 0 && self.engine.preprocess && preprocess::CONNECT_KEYS.contains(&&*item.key) {
+        if path == 0 && self.engine.preprocess && preprocess::CONNECT_KEYS.contains(&&*key) {
             self.deferred.push(Deferred {
-                item,
+                item: Item {
+                    kind: kind_item,
+                    key,
+                    path,
+                    val,
+                },
                 ord,
                 at_op: self.ops.len(),
             });
             return;
         }
-        self.apply(item, ord);
+        // The item's parts, not an `Item`: moving a whole item right after
+        // its value was written stalled on store forwarding.
+        self.apply(kind_item, key, path, val, ord);
     }
 
     /// The value phase of one item: each entry applied to the value
     /// (transformers, the checks of the target, empty values dropped),
     /// operations pushed on [`Ctx::ops`].
     #[inline]
-    fn apply(&mut self, item: Item<'m, 'de>, ord: u32) {
+    fn apply(
+        &mut self,
+        kind: ItemKind<'m>,
+        key: Cow<'de, str>,
+        path: u16,
+        val: Val<'de>,
+        ord: u32,
+    ) {
         let engine = self.engine;
-        if matches!(item.val, Val::Null) {
+        if matches!(val, Val::Null) {
             return;
         }
-        let entries = match item.kind {
+        let entries = match kind {
             ItemKind::Mapped(es) => es,
             ItemKind::Unmapped => {
-                if engine.fallback_type.is_none() || is_empty(&item.val) {
+                if engine.fallback_type.is_none() || is_empty(&val) {
                     return;
                 }
-                let (mut prop, nested, cut) = split_fallback_key(item.key);
+                let (mut prop, nested, cut) = split_fallback_key(key);
                 if cut {
                     // The parts that nest, then `…` (the key may be huge).
                     let key: Vec<&str> = std::iter::once(prop.as_ref())
                         .chain(nested[..nested.len() - 1].iter().map(String::as_str))
                         .chain(std::iter::once("…"))
                         .collect();
-                    let path = field_path(&self.paths, item.path, &key.join("."));
+                    let path = field_path(&self.paths, path, &key.join("."));
                     self.value_warnings.push((ord, Warning::new(
                         Some(&path),
                         format!(
@@ -489,7 +497,7 @@ impl<'m, 'de> Ctx<'m, 'de> {
                 if engine.reserved.contains(&&*prop) {
                     prop = Cow::Owned(format!("x_{prop}"));
                 }
-                let v = wrap(nested.into_iter().map(Cow::Owned), item.val);
+                let v = wrap(nested.into_iter().map(Cow::Owned), val);
                 self.structural = false;
                 self.ops.push(Op::Fallback(Box::new((prop, v))));
                 return;
@@ -499,42 +507,39 @@ impl<'m, 'de> Ctx<'m, 'de> {
         let Some((last, rest)) = entries.split_last() else {
             return;
         };
+        // No `Option` around the values: moving a value into one right
+        // after it was written stalled on store forwarding.
         for e in rest {
             let v = match e.transformer {
-                None => Some(item.val.clone()),
-                Some(t) => self.convert(t, &item, ord),
+                None => val.clone(),
+                Some(t) => match t.apply(&val) {
+                    Some(v) => v,
+                    None => {
+                        self.not_converted(t, &val, &key, path, ord);
+                        continue;
+                    }
+                },
             };
-            if let Some(v) = v {
-                self.emit(e, v);
-            }
+            self.emit(e, v);
         }
         let v = match last.transformer {
-            None => Some(item.val),
-            Some(t) => self.convert(t, &item, ord),
+            None => val,
+            Some(t) => match t.apply(&val) {
+                Some(v) => v,
+                None => return self.not_converted(t, &val, &key, path, ord),
+            },
         };
-        if let Some(v) = v {
-            self.emit(last, v);
-        }
+        self.emit(last, v);
     }
 
-    /// The item's value through the transformer `t`, or a warning.
-    #[inline]
-    fn convert(&mut self, t: Transformer, item: &Item<'m, 'de>, ord: u32) -> Option<Val<'de>> {
-        let v = t.apply(&item.val);
-        if v.is_none() {
-            self.not_converted(t, item, ord);
-        }
-        v
-    }
-
-    /// The transformer `t` of an entry gave nothing for the item's value:
-    /// a warning, unless the value was empty.
+    /// The transformer `t` of an entry gave nothing for the value `val` of
+    /// the key `key` at level `path`: a warning, unless the value was empty.
     #[cold]
-    fn not_converted(&mut self, t: Transformer, item: &Item<'m, 'de>, ord: u32) {
-        if is_empty(&item.val) {
+    fn not_converted(&mut self, t: Transformer, val: &Val<'de>, key: &str, path: u16, ord: u32) {
+        if is_empty(val) {
             return;
         }
-        let f = field_path(&self.paths, item.path, &item.key);
+        let f = field_path(&self.paths, path, key);
         self.value_warnings.push((
             ord,
             Warning::new(
@@ -611,13 +616,7 @@ fn push_synthetic<'m, 'de>(
     };
     let ord = ctx.items;
     ctx.items += 1;
-    let item = Item {
-        kind,
-        key: Cow::Borrowed(key),
-        path,
-        val,
-    };
-    ctx.apply(item, ord);
+    ctx.apply(kind, Cow::Borrowed(key), path, val, ord);
 }
 
 /// One mapping entry applied to one value of an event, after every check
@@ -780,7 +779,13 @@ impl Engine {
         // From the last: inserting a run shifts only the runs after it.
         // Each run is made in `ctx.ops`, empty meanwhile.
         for d in deferred.into_iter().rev() {
-            ctx.apply(d.item, d.ord);
+            let Item {
+                kind,
+                key,
+                path,
+                val,
+            } = d.item;
+            ctx.apply(kind, key, path, val, d.ord);
             ops.splice(d.at_op..d.at_op, ctx.ops.drain(..));
         }
         let mut warnings = ctx.warnings;
