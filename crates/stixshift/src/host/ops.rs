@@ -85,21 +85,32 @@ pub(super) async fn handle(state: &HostState, path: &str, body: Value) -> Result
             let config = connector::results_config(&options);
             // Parsing and translating are CPU-bound: off the runtime's workers.
             let work = move || {
-                let parsed: Value;
-                let data = match field(&body, "data")? {
-                    // The proxy client may send the events as JSON text.
+                let events = match field(&body, "data")? {
+                    // The proxy client may send the events as JSON text:
+                    // translated as it is read (on all CPUs), without a
+                    // `Value` per event first.
                     Value::String(text) => {
-                        parsed = serde_json::from_str(text).map_err(|e| {
-                            Error::InvalidArgument(format!("`data` is not a JSON event array: {e}"))
-                        })?;
-                        &parsed
+                        let mut out = Vec::new();
+                        let mut warnings = Vec::new();
+                        stixshift_results::translate_reader(
+                            &identity,
+                            text.as_bytes(),
+                            &config,
+                            stixshift_results::SystemEnv,
+                            &mut out,
+                            stixshift_results::Format::Bundle,
+                            &mut |w| warnings.push(w.clone()),
+                        )?;
+                        return Ok((out, warnings));
                     }
-                    other => other,
+                    Value::Array(events) => events,
+                    _ => {
+                        return Err(Error::InvalidArgument(
+                            "`data` must be a JSON array of events".to_owned(),
+                        ))
+                    }
                 };
                 // Borrowed from the request: the events are not copied.
-                let events = data.as_array().ok_or_else(|| {
-                    Error::InvalidArgument("`data` must be a JSON array of events".to_owned())
-                })?;
                 Ok(stixshift_results::render_values_with_warnings(
                     &identity,
                     events,
