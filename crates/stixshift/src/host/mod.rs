@@ -272,6 +272,15 @@ async fn answer(state: &HostState, path: &str, req: Request) -> Response {
             };
         }
     };
+    // `/translate_results`: the events (`data`, most of the body) are kept
+    // as their JSON text for the streaming translator, not parsed into a
+    // `Value` with the rest.
+    if path == "/translate_results" {
+        if let Some((body, data)) = split_data(&bytes) {
+            let data = data.map(|range| bytes.slice(range));
+            return respond(path, ops::handle(state, path, body, data).await);
+        }
+    }
     let body: Value = match serde_json::from_slice(&bytes) {
         Ok(v @ Value::Object(_)) => v,
         Ok(_) => {
@@ -289,7 +298,38 @@ async fn answer(state: &HostState, path: &str, req: Request) -> Response {
             )
         }
     };
-    match ops::handle(state, path, body).await {
+    respond(path, ops::handle(state, path, body, None).await)
+}
+
+/// A request body (a JSON object) without its `data` member, and where the
+/// member's JSON text is in `bytes` (`None` without one); `None` if the
+/// body is not such an object (the caller's full parse words the error).
+fn split_data(bytes: &[u8]) -> Option<(Value, Option<std::ops::Range<usize>>)> {
+    #[derive(serde::Deserialize)]
+    struct Split<'a> {
+        #[serde(borrow, default)]
+        data: Option<&'a serde_json::value::RawValue>,
+        #[serde(flatten)]
+        rest: serde_json::Map<String, Value>,
+    }
+    let split: Split<'_> = serde_json::from_slice(bytes).ok()?;
+    // The member's place in the body, from its address (it borrows from `bytes`).
+    let range = match split.data {
+        Some(raw) => {
+            let start = (raw.get().as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+            let range = start..start + raw.get().len();
+            (bytes.get(range.clone())? == raw.get().as_bytes())
+                .then_some(range)?
+                .into()
+        }
+        None => None,
+    };
+    Some((Value::Object(split.rest), range))
+}
+
+/// The response to an answered request.
+fn respond(path: &str, answer: Result<crate::transmit::Answer, Error>) -> Response {
+    match answer {
         Ok(crate::transmit::Answer::Doc(value)) => json_response(StatusCode::OK, &value),
         // A rendered bundle (`results_stix`) goes out as it is, compacted.
         Ok(answer) => {

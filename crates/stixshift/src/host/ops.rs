@@ -1,5 +1,8 @@
 //! The endpoints: request body → stix-shifter result document.
 
+use std::borrow::Cow;
+
+use axum::body::Bytes;
 use serde_json::Value;
 
 use super::HostState;
@@ -25,7 +28,23 @@ pub(super) const PATHS: &[&str] = &[
 fn field<'a>(body: &'a Value, key: &str) -> Result<&'a Value, Error> {
     body.get(key)
         .filter(|v| !v.is_null())
-        .ok_or_else(|| Error::InvalidArgument(format!("the request has no `{key}`")))
+        .ok_or_else(|| no_field(key))
+}
+
+fn no_field(key: &str) -> Error {
+    Error::InvalidArgument(format!("the request has no `{key}`"))
+}
+
+fn not_events() -> Error {
+    Error::InvalidArgument("`data` must be a JSON array of events".to_owned())
+}
+
+/// The events of a `/translate_results` request.
+enum Events<'a> {
+    /// A JSON array, as text.
+    Text(&'a [u8]),
+    /// Already parsed (the request was).
+    Values(&'a [Value]),
 }
 
 fn str_field<'a>(body: &'a Value, key: &str) -> Result<&'a str, Error> {
@@ -64,8 +83,14 @@ fn translation_options(body: &Value) -> Result<options::Options, Error> {
     options::parse(opts)
 }
 
-/// Answer one request.
-pub(super) async fn handle(state: &HostState, path: &str, body: Value) -> Result<Answer, Error> {
+/// Answer one request. `data`: the JSON text of the body's `data` member,
+/// when the body was parsed without it (`/translate_results`).
+pub(super) async fn handle(
+    state: &HostState,
+    path: &str,
+    body: Value,
+    data: Option<Bytes>,
+) -> Result<Answer, Error> {
     match path {
         "/transform_query" | "/parse_query" => {
             connector::check_module(str_field(&body, "module")?)?;
@@ -85,38 +110,52 @@ pub(super) async fn handle(state: &HostState, path: &str, body: Value) -> Result
             let config = connector::results_config(&options);
             // Parsing and translating are CPU-bound: off the runtime's workers.
             let work = move || {
-                let events = match field(&body, "data")? {
-                    // The proxy client may send the events as JSON text:
-                    // translated as it is read (on all CPUs), without a
-                    // `Value` per event first.
-                    Value::String(text) => {
+                let text: Cow<'_, [u8]>;
+                let events = match &data {
+                    Some(raw) => match raw.iter().find(|b| !b.is_ascii_whitespace()) {
+                        Some(b'[') => Events::Text(raw),
+                        Some(b'"') => {
+                            let unquoted: String = serde_json::from_slice(raw).map_err(|e| {
+                                Error::InvalidArgument(format!("`data` is not a JSON string: {e}"))
+                            })?;
+                            text = Cow::Owned(unquoted.into_bytes());
+                            Events::Text(&text)
+                        }
+                        Some(b'n') => return Err(no_field("data")),
+                        _ => return Err(not_events()),
+                    },
+                    None => match field(&body, "data")? {
+                        Value::String(s) => Events::Text(s.as_bytes()),
+                        Value::Array(events) => Events::Values(events),
+                        _ => return Err(not_events()),
+                    },
+                };
+                match events {
+                    // JSON text (the proxy client may send the events as a
+                    // string, stix-shifter's `json.dumps(data)`): translated
+                    // as it is read, on all CPUs, without a `Value` per event.
+                    Events::Text(text) => {
                         let mut out = Vec::new();
                         let mut warnings = Vec::new();
                         stixshift_results::translate_reader(
                             &identity,
-                            text.as_bytes(),
+                            text,
                             &config,
                             stixshift_results::SystemEnv,
                             &mut out,
                             stixshift_results::Format::Bundle,
                             &mut |w| warnings.push(w.clone()),
                         )?;
-                        return Ok((out, warnings));
+                        Ok((out, warnings))
                     }
-                    Value::Array(events) => events,
-                    _ => {
-                        return Err(Error::InvalidArgument(
-                            "`data` must be a JSON array of events".to_owned(),
-                        ))
-                    }
-                };
-                // Borrowed from the request: the events are not copied.
-                Ok(stixshift_results::render_values_with_warnings(
-                    &identity,
-                    events,
-                    &config,
-                    stixshift_results::SystemEnv,
-                )?)
+                    // Borrowed from the request: the events are not copied.
+                    Events::Values(events) => Ok(stixshift_results::render_values_with_warnings(
+                        &identity,
+                        events,
+                        &config,
+                        stixshift_results::SystemEnv,
+                    )?),
+                }
             };
             let (text, warnings) = connector::off_runtime(work).await?;
             let mut summary = WarningSummary::default();

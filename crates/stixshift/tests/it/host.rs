@@ -299,6 +299,35 @@ async fn translate_results_bad_data() {
     assert_error(&doc, "invalid_parameter");
 }
 
+/// The events of `/translate_results` are read from the body's text: the
+/// same bundle with white space around them, and with `data` given twice
+/// (the last one counts, as when the whole body is parsed); `data: null`
+/// is a missing `data`.
+#[tokio::test]
+async fn translate_results_reads_the_events_from_the_body_text() {
+    let r = router();
+    let ds = identity().to_string();
+    let list = json!(events());
+    let events = list.to_string();
+    let (_, plain) = translate_results(&r, Some(identity()), list).await;
+    assert_eq!(plain["type"], json!("bundle"), "{plain}");
+    let spaced = format!(
+        "{{\"module\": \"sysdig\", \"data_source\": {ds}, \"data\":  \n {events} \n, \"options\": {{}}}}"
+    );
+    let twice = format!(
+        "{{\"data\": [7], \"module\": \"sysdig\", \"data_source\": {ds}, \"data\": {events}}}"
+    );
+    for body in [spaced, twice] {
+        let (status, doc) = call(&r, "POST", "/translate_results", Body::from(body)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(crate::scrub(doc), crate::scrub(plain.clone()));
+    }
+    let none = format!("{{\"module\": \"sysdig\", \"data_source\": {ds}, \"data\": null}}");
+    let (_, doc) = call(&r, "POST", "/translate_results", Body::from(none)).await;
+    assert_error(&doc, "invalid_parameter");
+    assert!(doc["error"].as_str().unwrap().contains("`data`"), "{doc}");
+}
+
 // ------------------------------------------------------------ bad requests
 
 /// Every endpoint, with every kind of malformed body: a stix-shifter error
