@@ -9,8 +9,6 @@
 //! `None` but never panic (every index they return follows an ASCII byte, so
 //! slicing at it is safe); the event's parser rejects it later.
 
-use memchr::memchr2;
-
 pub(crate) fn ws(b: &[u8], mut i: usize) -> usize {
     while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
         i += 1;
@@ -19,14 +17,34 @@ pub(crate) fn ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// `b[i]` is an opening quote: the index after the closing one.
+///
+/// Eight bytes at a time: most strings of an event are a few words long,
+/// where a `memchr2` call per string cost more than the scan itself.
 pub(crate) fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The bytes of `x` equal to `c`, flagged by their high bit (exact for
+    // the lowest flagged byte, which is all that is used).
+    fn flagged(x: u64, c: u8) -> u64 {
+        let y = x ^ (ONES * u64::from(c));
+        y.wrapping_sub(ONES) & !y & HIGH
+    }
     i += 1;
     loop {
-        i += memchr2(b'"', b'\\', b.get(i..)?)?;
-        if b[i] == b'"' {
-            return Some(i + 1);
+        while let Some(w) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+            let x = u64::from_le_bytes(w);
+            let m = flagged(x, b'"') | flagged(x, b'\\');
+            if m != 0 {
+                i += (m.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
         }
-        i += 2;
+        match *b.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
     }
 }
 
@@ -138,6 +156,47 @@ pub fn field<T: serde::de::DeserializeOwned>(text: &str, key: &str) -> Option<T>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The end of strings of every length up to a few words, with an
+    /// escaped quote or backslash at every place, then more text after the
+    /// closing quote: the same as a byte-by-byte scan.
+    #[test]
+    fn string_end_at_every_length_and_escape_place() {
+        let naive = |b: &[u8], mut i: usize| -> Option<usize> {
+            i += 1;
+            loop {
+                match *b.get(i)? {
+                    b'"' => return Some(i + 1),
+                    b'\\' => i += 2,
+                    _ => i += 1,
+                }
+            }
+        };
+        for n in 0..30usize {
+            for esc in [None, Some(&b"\\\""[..]), Some(&b"\\\\"[..])] {
+                for at in 0..=n {
+                    let mut body = b"\"".to_vec();
+                    body.extend(std::iter::repeat_n(b'a', n));
+                    if let Some(e) = esc {
+                        body.splice(1 + at..1 + at, e.iter().copied());
+                    }
+                    body.extend_from_slice(b"\" , \"next\": \"x\"");
+                    let end = string_end(&body, 0);
+                    assert_eq!(end, naive(&body, 0), "{}", String::from_utf8_lossy(&body));
+                    assert_eq!(body[end.unwrap() - 1], b'"');
+                    assert_eq!(body[end.unwrap()], b' ');
+                    if esc.is_none() {
+                        break;
+                    }
+                }
+            }
+            // Unterminated: no end, at any length.
+            let open: Vec<u8> = std::iter::once(b'"')
+                .chain(std::iter::repeat_n(b'a', n))
+                .collect();
+            assert_eq!(string_end(&open, 0), None);
+        }
+    }
 
     #[test]
     fn finds_fields_anywhere_at_the_top_level_only() {
