@@ -452,8 +452,7 @@ impl<'m, 'de> Ctx<'m, 'de> {
             });
             return;
         }
-        // The item's parts, not an `Item`: moving a whole item right after
-        // its value was written stalled on store forwarding.
+        // The item's parts: an `Item` is made only for a deferred key.
         self.apply(kind_item, key, path, val, ord);
     }
 

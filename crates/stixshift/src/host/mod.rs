@@ -314,17 +314,15 @@ fn split_data(bytes: &[u8]) -> Option<(Value, Option<std::ops::Range<usize>>)> {
     }
     let split: Split<'_> = serde_json::from_slice(bytes).ok()?;
     // The member's place in the body, from its address (it borrows from `bytes`).
-    let range = match split.data {
-        Some(raw) => {
-            let start = (raw.get().as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
-            let range = start..start + raw.get().len();
-            (bytes.get(range.clone())? == raw.get().as_bytes())
-                .then_some(range)?
-                .into()
-        }
-        None => None,
+    let Some(raw) = split.data.map(|r| r.get().as_bytes()) else {
+        return Some((Value::Object(split.rest), None));
     };
-    Some((Value::Object(split.rest), range))
+    let start = (raw.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+    let range = start..start + raw.len();
+    if bytes.get(range.clone())? != raw {
+        return None;
+    }
+    Some((Value::Object(split.rest), Some(range)))
 }
 
 /// The response to an answered request.

@@ -1,7 +1,5 @@
 //! The endpoints: request body → stix-shifter result document.
 
-use std::borrow::Cow;
-
 use axum::body::Bytes;
 use serde_json::Value;
 
@@ -110,16 +108,15 @@ pub(super) async fn handle(
             let config = connector::results_config(&options);
             // Parsing and translating are CPU-bound: off the runtime's workers.
             let work = move || {
-                let text: Cow<'_, [u8]>;
+                let unquoted: String;
                 let events = match &data {
                     Some(raw) => match raw.iter().find(|b| !b.is_ascii_whitespace()) {
                         Some(b'[') => Events::Text(raw),
                         Some(b'"') => {
-                            let unquoted: String = serde_json::from_slice(raw).map_err(|e| {
+                            unquoted = serde_json::from_slice(raw).map_err(|e| {
                                 Error::InvalidArgument(format!("`data` is not a JSON string: {e}"))
                             })?;
-                            text = Cow::Owned(unquoted.into_bytes());
-                            Events::Text(&text)
+                            Events::Text(unquoted.as_bytes())
                         }
                         Some(b'n') => return Err(no_field("data")),
                         _ => return Err(not_events()),
