@@ -432,13 +432,9 @@ impl<'m, 'de> Ctx<'m, 'de> {
                 },
             }
         }
-        let kind_item = match mapped {
-            Some(es) => ItemKind::Mapped(es),
-            None if self.engine.fallback_type.is_some() => ItemKind::Unmapped,
-            None => return,
+        let Some((kind_item, ord)) = self.admit(mapped) else {
+            return;
         };
-        let ord = self.items;
-        self.items += 1;
         if path == 0 && self.engine.preprocess && preprocess::CONNECT_KEYS.contains(&&*key) {
             self.deferred.push(Deferred {
                 item: Item {
@@ -454,6 +450,20 @@ impl<'m, 'de> Ctx<'m, 'de> {
         }
         // The item's parts: an `Item` is made only for a deferred key.
         self.apply(kind_item, key, path, val, ord);
+    }
+
+    /// What a value of a key with the map entries `mapped` is: mapped, or
+    /// an unmapped key for the fallback object, numbered as the next item;
+    /// `None` when nothing takes it.
+    fn admit(&mut self, mapped: Option<&'m [Entry]>) -> Option<(ItemKind<'m>, u32)> {
+        let kind = match mapped {
+            Some(es) => ItemKind::Mapped(es),
+            None if self.engine.fallback_type.is_some() => ItemKind::Unmapped,
+            None => return None,
+        };
+        let ord = self.items;
+        self.items += 1;
+        Some((kind, ord))
     }
 
     /// The value phase of one item: each entry applied to the value
@@ -474,8 +484,9 @@ impl<'m, 'de> Ctx<'m, 'de> {
         }
         let entries = match kind {
             ItemKind::Mapped(es) => es,
+            // Only made with a fallback object (`admit`).
             ItemKind::Unmapped => {
-                if engine.fallback_type.is_none() || is_empty(&val) {
+                if is_empty(&val) {
                     return;
                 }
                 let (mut prop, nested, cut) = split_fallback_key(key);
@@ -608,14 +619,13 @@ fn push_synthetic<'m, 'de>(
         d.item.val = val;
         return;
     }
-    let kind = match level.and_then(|l| l.get(key)) {
-        Some(Node::Entries(es)) => ItemKind::Mapped(es),
-        _ if ctx.engine.fallback_type.is_some() => ItemKind::Unmapped,
-        _ => return,
+    let mapped = match level.and_then(|l| l.get(key)) {
+        Some(Node::Entries(es)) => Some(es.as_slice()),
+        _ => None,
     };
-    let ord = ctx.items;
-    ctx.items += 1;
-    ctx.apply(kind, Cow::Borrowed(key), path, val, ord);
+    if let Some((kind, ord)) = ctx.admit(mapped) {
+        ctx.apply(kind, Cow::Borrowed(key), path, val, ord);
+    }
 }
 
 /// One mapping entry applied to one value of an event, after every check

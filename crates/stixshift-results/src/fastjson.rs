@@ -399,11 +399,6 @@ impl LevelMemo {
 /// the comparison itself.
 #[inline]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    fn word(s: &[u8], i: usize) -> u64 {
-        s.get(i..i + 8)
-            .and_then(|w| <[u8; 8]>::try_from(w).ok())
-            .map_or(0, u64::from_ne_bytes)
-    }
     let n = a.len();
     if n != b.len() {
         return false;
@@ -414,12 +409,12 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     // Whole words, then the last eight bytes (overlapping the last word).
     let mut i = 0;
     while i + 8 < n {
-        if word(a, i) != word(b, i) {
+        if word_at(a, i) != word_at(b, i) {
             return false;
         }
         i += 8;
     }
-    word(a, n - 8) == word(b, n - 8)
+    word_at(a, n - 8) == word_at(b, n - 8)
 }
 
 /// The direct reader of the streaming path: an event's keys handed to the

@@ -187,10 +187,7 @@ pub struct Plain<R> {
 
 impl<R: Read> Plain<R> {
     pub fn new(r: R) -> Self {
-        Plain {
-            filler: Filler::new(r, BLOCK),
-            spare: None,
-        }
+        Self::with_block(r, BLOCK)
     }
 
     /// Blocks of `block` bytes (at least 1) instead of the default.
