@@ -518,6 +518,29 @@ pub fn render_texts_with_warnings<E: Env>(
     render(identity, config, env, |w| w.write_events_json(events))
 }
 
+/// [`render_values_with_warnings`] for events given as the JSON text of one
+/// array: read as [`translate_reader`] reads (all the writer's threads, no
+/// `Value` per event).
+pub fn render_json_with_warnings<E: Env>(
+    identity: &Value,
+    events: &[u8],
+    config: &Config,
+    env: E,
+) -> Result<(Vec<u8>, Vec<Warning>), ResultsError> {
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    translate_reader(
+        identity,
+        events,
+        config,
+        env,
+        &mut out,
+        Format::Bundle,
+        &mut |w| warnings.push(w.clone()),
+    )?;
+    Ok((out, warnings))
+}
+
 /// A bundle rendered into memory by `write`, with its warnings.
 fn render<E: Env>(
     identity: &Value,

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use stixshift_results::{
-    default_to_stix_map, preprocess_event, translate_reader, translate_values, Config, FixedEnv,
-    Format,
+    default_to_stix_map, preprocess_event, render_json_with_warnings, render_values_with_warnings,
+    translate_reader, translate_values, Config, FixedEnv, Format,
 };
 
 fn golden_dir() -> PathBuf {
@@ -269,6 +269,38 @@ fn a_derived_key_the_event_has_is_replaced_where_it_stands() {
             "the key's place shows"
         );
     }
+}
+
+/// Events given as the text of one array render as the same events given
+/// as values: the same bundle, byte for byte, and the same warnings.
+#[test]
+fn rendering_json_text_equals_rendering_its_values() {
+    let events = read("varied.events.json");
+    let text = serde_json::to_vec(&events).unwrap();
+    for v21 in [false, true] {
+        let c = Config {
+            stix_2_1: v21,
+            ..Config::default()
+        };
+        let from_text =
+            render_json_with_warnings(&identity(), &text, &c, FixedEnv::default()).unwrap();
+        let from_values = render_values_with_warnings(
+            &identity(),
+            events.as_array().unwrap(),
+            &c,
+            FixedEnv::default(),
+        )
+        .unwrap();
+        assert!(!from_text.1.is_empty(), "the events give warnings");
+        assert_eq!(from_text, from_values);
+    }
+    assert!(render_json_with_warnings(
+        &identity(),
+        b"not json [",
+        &Config::default(),
+        FixedEnv::default()
+    )
+    .is_err());
 }
 
 #[test]

@@ -131,20 +131,12 @@ pub(super) async fn handle(
                     // JSON text (the proxy client may send the events as a
                     // string, stix-shifter's `json.dumps(data)`): translated
                     // as it is read, on all CPUs, without a `Value` per event.
-                    Events::Text(text) => {
-                        let mut out = Vec::new();
-                        let mut warnings = Vec::new();
-                        stixshift_results::translate_reader(
-                            &identity,
-                            text,
-                            &config,
-                            stixshift_results::SystemEnv,
-                            &mut out,
-                            stixshift_results::Format::Bundle,
-                            &mut |w| warnings.push(w.clone()),
-                        )?;
-                        Ok((out, warnings))
-                    }
+                    Events::Text(text) => Ok(stixshift_results::render_json_with_warnings(
+                        &identity,
+                        text,
+                        &config,
+                        stixshift_results::SystemEnv,
+                    )?),
                     // Borrowed from the request: the events are not copied.
                     Events::Values(events) => Ok(stixshift_results::render_values_with_warnings(
                         &identity,

@@ -293,6 +293,10 @@ async fn translate_results_bad_data() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(doc["success"], json!(false), "{data}: {doc}");
     }
+    // Events text that is not JSON: the results translator's error, as
+    // `translate sysdig results` (and stix-shifter) answer it.
+    let (_, doc) = translate_results(&r, Some(identity()), json!("not json [")).await;
+    assert_error(&doc, "results_translation_error");
     let (_, doc) = translate_results(&r, Some(json!("not json")), json!([])).await;
     assert_error(&doc, "invalid_parameter");
     let (_, doc) = translate_results(&r, Some(json!([1])), json!([])).await;
