@@ -43,6 +43,18 @@ pub struct ExecuteConfig<'a> {
     pub warn: &'a mut dyn FnMut(&stixshift_results::Warning),
 }
 
+/// Threads that translate pages when `STIXSHIFT_THREADS` does not say: one
+/// per CPU but the one the fetching task (TLS, the page split) keeps busy.
+/// On two CPUs that is one: a second translating thread only took turns
+/// with the fetch, and its start and hand-over per page cost more CPU than
+/// it saved (measured in BENCHMARKS.md, seventh session).
+fn translation_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .saturating_sub(1)
+        .max(1)
+}
+
 /// Run it, writing the bundle to `out`. Nothing is written before the first
 /// event arrives (or the end), so an early error leaves `out` empty.
 pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteStats, Error> {
@@ -58,7 +70,10 @@ pub async fn run(cfg: ExecuteConfig<'_>, out: &mut dyn Write) -> Result<ExecuteS
     let translation =
         crate::connector::translate_query(pattern, &connection.options, now_ms, false)?;
     let client = crate::transmit::client(connection)?;
-    let config = crate::connector::results_config(&connection.options);
+    let mut config = crate::connector::results_config(&connection.options);
+    if config.threads == 0 {
+        config.threads = translation_threads();
+    }
     let mut writer = stixshift_results::BundleWriter::new(
         out,
         identity,

@@ -722,9 +722,15 @@ fn execute(args: ExecuteArgs, io: &mut Io<'_>) -> io::Result<i32> {
         Err(code) => return Ok(code),
     };
     let now = (io.now_ms)();
+    // The fetch is one task (pages one after another): one worker thread
+    // runs it, while this thread translates.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
     run_execute(
         io,
-        &runtime()?,
+        &runtime,
         &identity,
         &conn,
         &args.pattern,
