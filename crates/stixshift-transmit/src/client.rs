@@ -261,7 +261,15 @@ impl Client {
             .user_agent(USER_AGENT)
             .default_headers(headers)
             .timeout(conn.timeout)
-            .connect_timeout(conn.connect_timeout);
+            .connect_timeout(conn.connect_timeout)
+            // The system's roots are added below (for https only), read
+            // once per process.
+            .tls_built_in_native_certs(false);
+        if conn.scheme == Scheme::Https {
+            for cert in crate::tls::system_roots() {
+                builder = builder.add_root_certificate(cert.clone());
+            }
+        }
         if let Some(pem) = &conn.self_signed_cert {
             for cert in crate::tls::trust_roots(pem)? {
                 builder = builder.add_root_certificate(cert);

@@ -1,10 +1,50 @@
 //! `selfSignedCert`: PEM text → extra trust roots (never "accept invalid
 //! certificates"), and TLS failures → typed errors.
 
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
 use crate::error::TransmitError;
+
+/// The system's trust roots, read once per process.
+///
+/// One bundle file is read: the one `SSL_CERT_FILE` names, else the
+/// platform's bundle as OpenSSL finds it (`/etc/ssl/certs/ca-certificates.crt`
+/// on Debian). Certificate directories (`SSL_CERT_DIR`, the platform's) are
+/// read only where there is no bundle file: on the usual systems the
+/// directory holds the bundle's certificates again, one symbolic link each,
+/// and reading both (what reqwest's native roots do) cost about 2 ms of the
+/// client's start, more than the rest of a one-page `execute`.
+///
+/// Certificates the system store holds but rustls cannot use as anchors
+/// (very old ones) are left out, as reqwest's native roots leave them out.
+pub(crate) fn system_roots() -> &'static [reqwest::Certificate] {
+    static ROOTS: OnceLock<Vec<reqwest::Certificate>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let file = std::env::var_os("SSL_CERT_FILE")
+            .map(PathBuf::from)
+            .or_else(|| openssl_probe::probe().cert_file)
+            .filter(|f| f.is_file());
+        let certs = match file {
+            Some(f) => rustls_native_certs::load_certs_from_paths(Some(&f), None).certs,
+            None => rustls_native_certs::load_native_certs().certs,
+        };
+        usable_anchors(certs)
+    })
+}
+
+/// The certificates rustls accepts as trust anchors.
+fn usable_anchors(certs: Vec<CertificateDer<'static>>) -> Vec<reqwest::Certificate> {
+    let mut store = rustls::RootCertStore::empty();
+    certs
+        .into_iter()
+        .filter(|der| store.add(der.clone()).is_ok())
+        .filter_map(|der| reqwest::Certificate::from_der(&der).ok())
+        .collect()
+}
 
 /// The certificates of a PEM text, each checked to be a usable trust anchor.
 pub(crate) fn trust_roots(pem: &str) -> Result<Vec<reqwest::Certificate>, TransmitError> {
