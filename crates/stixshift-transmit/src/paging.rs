@@ -43,12 +43,13 @@
 
 use std::ops::Range;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures_core::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::client::Client;
+use crate::client::{Bodies, Client};
 use crate::error::TransmitError;
 use crate::search::SearchId;
 use crate::time::timestamp_value_ns;
@@ -118,6 +119,15 @@ pub type RawPageStream = Pin<Box<dyn Stream<Item = Result<RawPage, TransmitError
 pub struct RawPage {
     text: String,
     events: Vec<Range<usize>>,
+    /// Where the body's buffer goes back to once the page is dropped.
+    bodies: Arc<Bodies>,
+}
+
+impl Drop for RawPage {
+    fn drop(&mut self) {
+        self.bodies
+            .give(std::mem::take(&mut self.text).into_bytes());
+    }
 }
 
 /// The counts only: a page is megabytes of events.
@@ -220,6 +230,8 @@ struct Pager {
     /// Events with an index below this are read but not returned.
     skip_until: u64,
     empty_full_pages: u32,
+    /// Buffers of the pages read, to read the next ones into.
+    bodies: Arc<Bodies>,
 }
 
 /// Which events of a search's result sequence a [`Pager`] reads and which it
@@ -266,6 +278,7 @@ impl Pager {
             end: span.end,
             skip_until: span.skip_until,
             empty_full_pages: 0,
+            bodies: Arc::default(),
         }
     }
 
@@ -282,7 +295,7 @@ impl Pager {
             Next::Cursor(c) => self.search.cursor_query(c, limit),
             Next::Done => return Ok(None),
         };
-        let page = match self.client.events_page(&query).await {
+        let page = match self.client.events_page(&query, &self.bodies).await {
             Ok(p) => p,
             Err(e) => {
                 self.next = Next::Done;
@@ -339,6 +352,7 @@ impl Pager {
         Ok(Some(RawPage {
             text: page.text,
             events: out,
+            bodies: Arc::clone(&self.bodies),
         }))
     }
 
@@ -475,6 +489,40 @@ impl Client {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A page's body buffer goes back to its stream's set when the page is
+    /// dropped, emptied, and is what the next page is read into.
+    #[test]
+    fn a_dropped_page_hands_its_buffer_back() {
+        let bodies = Arc::new(Bodies::default());
+        let mut text = String::with_capacity(1 << 20);
+        text.push_str(r#"[{"id": "a"}]"#);
+        let at = text.as_ptr();
+        let page = RawPage {
+            text,
+            events: std::iter::once(1..12).collect(),
+            bodies: Arc::clone(&bodies),
+        };
+        assert_eq!(page.iter().collect::<Vec<_>>(), [r#"{"id": "a"}"#]);
+        drop(page);
+        let again = bodies.take(1000);
+        assert!(again.is_empty());
+        assert_eq!(again.as_ptr(), at, "the same allocation");
+        assert!(again.capacity() >= 1 << 20);
+        // Nothing kept: a new buffer with the room asked for.
+        let fresh = bodies.take(5000);
+        assert!(fresh.capacity() >= 5000);
+        // At most `KEEP` are kept.
+        for _ in 0..10 {
+            bodies.give(vec![1; 10]);
+        }
+        let kept: Vec<_> = (0..10)
+            .map(|_| bodies.take(0))
+            .filter(|b| b.capacity() > 0)
+            .collect();
+        assert_eq!(kept.len(), Bodies::KEEP);
+        assert!(kept.iter().all(Vec::is_empty));
+    }
 
     #[test]
     fn raw_timestamps() {
