@@ -398,7 +398,7 @@ impl LevelMemo {
 /// inline: keys are short, and a call to `memcmp` per key cost more than
 /// the comparison itself.
 #[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
