@@ -188,6 +188,10 @@ pub(crate) enum Kind {
     Other,
 }
 
+/// The error [`Engine::read`] stops with at a key an object of the event
+/// gives twice: only a parsed `Value` knows which value counts (the last).
+pub(crate) const DUPLICATE_KEY: &str = "a key given twice in one object";
+
 struct LevelSeed<'a, 'm, 'de> {
     ctx: &'a mut Ctx<'m, 'de>,
     at: Child<'m>,
@@ -232,7 +236,13 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let LevelSeed { ctx, at } = self;
+        // The keys read, to find one given twice (the caller then reads
+        // the parsed `Value`, which keeps the last, as Python does).
+        let mut keys: std::collections::HashSet<Cow<'de, str>> = std::collections::HashSet::new();
         while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
+            if !keys.insert(key.clone()) {
+                return Err(de::Error::custom(DUPLICATE_KEY));
+            }
             let facts = ctx.facts(at.level, at.kind, &key);
             match ctx.key(at, &key, facts) {
                 Step::Descend(child) => {

@@ -142,7 +142,7 @@ struct Slot {
 /// (head, tail, hash) of a key: its first and last eight bytes (zero-padded
 /// when shorter; `tail` 0 when at most 8 bytes).
 #[inline]
-fn parts(key: &[u8]) -> (u64, u64, u64) {
+pub(crate) fn key_parts(key: &[u8]) -> (u64, u64, u64) {
     let n = key.len();
     let load = |b: &[u8]| {
         let mut w = [0u8; 8];
@@ -167,7 +167,7 @@ impl KeyIndex {
         }
         let mask = self.table.len() - 1;
         let k = key.as_bytes();
-        let (head, tail, h) = parts(k);
+        let (head, tail, h) = key_parts(k);
         let mut i = (h >> 40) as usize & mask;
         loop {
             let slot = self.table[i];
@@ -201,7 +201,7 @@ impl KeyIndex {
     }
 
     fn place(table: &mut [Slot], key: &[u8], pos: usize) {
-        let (head, tail, h) = parts(key);
+        let (head, tail, h) = key_parts(key);
         let mask = table.len() - 1;
         let mut i = (h >> 40) as usize & mask;
         while table[i].pos != 0 {

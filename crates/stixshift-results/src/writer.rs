@@ -446,14 +446,21 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         let index = self.stats.events;
         let mut de = serde_json::Deserializer::from_slice(text);
         let engine = self.engine.clone();
-        let ops = engine
-            .read(&mut de)
-            .and_then(|t| de.end().map(|()| t))
-            .map_err(|e| ResultsError::BadEvent {
-                index,
-                detail: e.to_string(),
-            })?;
-        self.write_ops(&engine, ops)
+        let bad = |e: serde_json::Error| ResultsError::BadEvent {
+            index,
+            detail: e.to_string(),
+        };
+        match engine.read(&mut de).and_then(|t| de.end().map(|()| t)) {
+            Ok(ops) => self.write_ops(&engine, ops),
+            // A key given twice: the parsed event keeps the last value, as
+            // Python's `json` (the reference's) does.
+            Err(e) if e.is_data() && e.to_string().starts_with(crate::engine::DUPLICATE_KEY) => {
+                let event: Value = serde_json::from_slice(text).map_err(bad)?;
+                let ops = engine.read(&event).map_err(bad)?;
+                self.write_ops(&engine, ops)
+            }
+            Err(e) => Err(bad(e)),
+        }
     }
 
     /// The fast path of the streaming reader: translate the event at the

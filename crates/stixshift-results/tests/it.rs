@@ -1044,10 +1044,11 @@ proptest! {
     }
 }
 
-/// The fast reader recognises a key by comparing its bytes with the key at
-/// the same place in the previous event: a longer or shorter key, an
-/// escaped spelling of the same key, or another level at that place
-/// (`content` missing) must each be read as what it is.
+/// The fast reader recognises a key by comparing its bytes with the key
+/// that followed the previous key last time, or with the keys it kept for
+/// the level: a longer or shorter key, an escaped spelling of the same key,
+/// another level at that place (`content` missing), keys in another order
+/// or given twice must each be read as what it is.
 #[test]
 fn keys_remembered_from_the_last_event_are_not_mistaken() {
     let text = r#"[
@@ -1055,7 +1056,10 @@ fn keys_remembered_from_the_last_event_are_not_mistaken() {
         {"content": {"fields": {"proc.nam\u0065": "c", "user.name": "w"}}, "labels": {"host.hostName": "h"}},
         {"content": {"fields": {"proc.name2": "b", "user.nam": "v"}}, "labels": {"host.hostName": "h"}},
         {"labels": {"proc.name": "x", "host.hostName": "g"}, "content": {"fields": {"host.hostName": "y"}}},
-        {"content": {"fields": {"proc.name": "d", "user.name": "u2"}}, "labels": {"host.hostName": "h2"}}
+        {"content": {"fields": {"proc.name": "d", "user.name": "u2"}}, "labels": {"host.hostName": "h2"}},
+        {"content": {"fields": {"user.name": "u3", "proc.name": "e"}}, "labels": {"host.hostName": "h3"}},
+        {"content": {"fields": {"user.name": "u4", "user.name": "u5", "proc.name": "f", "proc.name": "g"}}},
+        {"content": {"fields": {"proc.name": "h", "user.name": "u6"}}, "labels": {"host.hostName": "h4"}}
     ]"#;
     let events: Vec<Value> = serde_json::from_str(text).unwrap();
     for unmapped_fallback in [false, true] {
@@ -1083,6 +1087,10 @@ fn keys_remembered_from_the_last_event_are_not_mistaken() {
                     .unwrap_or("-")
             })
             .collect();
-        assert_eq!(names, ["a", "c", "-", "-", "d"], "{streamed}");
+        assert_eq!(
+            names,
+            ["a", "c", "-", "-", "d", "e", "g", "h"],
+            "{streamed}"
+        );
     }
 }
