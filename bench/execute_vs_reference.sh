@@ -9,8 +9,8 @@ N=${N:-10000}
 
 . bench/refvenv.sh
 
-bash scripts/build-static.sh -q >/dev/null
-BIN=target/x86_64-unknown-linux-gnu/release/stixshift
+# BIN: the PGO build unless PGO=0 (bench/binary.sh).
+. bench/binary.sh
 PORT=${PORT:-18743}
 # 2023-11-01 .. 2023-11-08; the pattern (the seed README's) selects more than N of them.
 "$BIN" simulate --generate $((N * 2)) --seed 3 --port "$PORT" --tls --cert-out "$out/sim-ca.pem" \
@@ -22,9 +22,9 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-python3 - "$BIN" "$REF_CLI" "$PORT" "$out/sim-ca.pem" "$N" "$out" <<'PY'
+python3 - "$BIN" "$REF_CLI" "$PORT" "$out/sim-ca.pem" "$N" "$out" "$BIN_KIND" <<'PY'
 import json, os, subprocess, sys, time
-bin_, ref, port, ca, n, out_dir = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
+bin_, ref, port, ca, n, out_dir, bin_kind = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6], sys.argv[7]
 conn = json.dumps({"host": "localhost", "port": int(port), "selfSignedCert": open(ca).read(),
                    "options": {"result_limit": n, "timeout": 120}})
 conf = json.dumps({"auth": {"token": "stixshift-demo-token"}})
@@ -88,6 +88,8 @@ try:
 except Exception:
     ref_n = "failed (exit %d)" % r.returncode
 
+print("stixshift binary: %s; %d CPUs" % (bin_kind, os.cpu_count()))
+print()
 print("| measure (%d events selected) | time | events | ratio |" % n)
 print("|---|---|---|---|")
 print("| stix-shifter 8.1.3 `execute` | %.2f s | %s | 1× |" % (ref_t, ref_n))

@@ -42,9 +42,11 @@ if [ ! -x "$py" ]; then
     py=$CARGO_TARGET_DIR/refvenv-$REFVENV_VERSION/bin/python
 fi
 
-(cd "$root" && cargo build --release -q -p stixshift &&
-    cargo build --release -q -p stixshift-results --example gen_events --example serde_roundtrip)
-bin=$CARGO_TARGET_DIR/release/stixshift
+# The stixshift binary: the PGO build unless PGO=0 (bench/binary.sh).
+cd "$root"
+. bench/binary.sh
+bin=$BIN
+cargo build --release -q -p stixshift-results --example gen_events --example serde_roundtrip
 examples=$CARGO_TARGET_DIR/release/examples
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -105,7 +107,7 @@ for n in $sizes; do
 done
 
 echo
-echo "Events/s (median seconds, median peak RSS); $(nproc) CPUs, $(uname -m), runs: $runs (reference: $ref_runs)"
+echo "Events/s (median seconds, median peak RSS); $(nproc) CPUs, $(uname -m), runs: $runs (reference: $ref_runs); stixshift binary: $BIN_KIND"
 echo
 echo "| events | input MB | stixshift translate (all CPUs) | stixshift, STIXSHIFT_THREADS=1 | serde_json Value round trip | stix-shifter 8.1.3 in-process | stixshift / stix-shifter | stixshift / serde_json |"
 echo "|---|---|---|---|---|---|---|---|"

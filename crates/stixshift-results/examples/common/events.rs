@@ -4,7 +4,14 @@ use std::io::Write;
 
 /// Write a JSON array of `n` events.
 pub(crate) fn write_events(out: &mut dyn Write, n: usize) -> std::io::Result<()> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    write_events_seeded(out, n, 0)
+}
+
+/// Write a JSON array of `n` events drawn with `seed` (0: the benchmarks'
+/// events; another seed gives other events of the same kinds, for the
+/// profile of scripts/build-pgo.sh).
+pub(crate) fn write_events_seeded(out: &mut dyn Write, n: usize, seed: u64) -> std::io::Result<()> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ seed.wrapping_mul(0xD1B5_4A32_D192_ED03);
     let mut rnd = move || {
         x ^= x << 13;
         x ^= x >> 7;
