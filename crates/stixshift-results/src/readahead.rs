@@ -14,9 +14,9 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 /// Spaces at the start of every text block.
 pub(crate) const GAP: usize = 64 << 10;
 
-/// Bytes read into a block (after its gap): the default batch size, so that
-/// one block is one batch for the threads.
-const BLOCK: usize = crate::writer::DEFAULT_BATCH_BYTES;
+/// Bytes read into a block (after its gap): four default batches (a batch
+/// is a slice of a block; fewer, larger reads).
+const BLOCK: usize = 4 * crate::writer::DEFAULT_BATCH_BYTES;
 
 /// Blocks read ahead at most (memory held: about `DEPTH + 3` blocks).
 const DEPTH: usize = 1;

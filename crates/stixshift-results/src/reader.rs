@@ -353,6 +353,19 @@ pub fn translate_blocks<B: Blocks, W: Write, E: Env>(
     }
 }
 
+/// An input of fewer batches than this, all read at the start, is translated
+/// on one thread.
+const SMALL_BATCHES: usize = 4;
+
+/// The largest char boundary of `s` at or below `n`.
+fn floor_char_boundary(s: &str, n: usize) -> usize {
+    let mut n = n.min(s.len());
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    n
+}
+
 /// The elements of the array, after its `[`, and what follows the `]`.
 fn read_events<B: Blocks, W: Write, E: Env>(
     sc: &mut Scanner<Input<B>>,
@@ -387,12 +400,25 @@ fn read_events<B: Blocks, W: Write, E: Env>(
         }
         // Many events at once on several threads, as far as they go.
         if !slow && writer.threads() > 1 && sc.offset >= one_by_one_until {
-            sc.r.fill_to(writer.batch_bytes())?;
-            let window = sc.r.window();
-            // An input smaller than one batch is done on this thread: the
-            // other threads' start (their memory, their caches) costs more
-            // than they save (2.2 MB: 21 ms on two threads, 16 ms on one).
-            let small = index == 0 && sc.r.eof && window.len() < writer.batch_bytes();
+            let batch = writer.batch_bytes();
+            // The first fill reads up to SMALL_BATCHES batches: an input that
+            // fits is done on this thread, the other threads' start (their
+            // memory, their caches) costs more than they save (2.2 MB: 10-11
+            // ms on two threads, 9 ms on one). Later, what is left of a block
+            // is done before the next block is taken, unless it is less than
+            // the block's gap holds (moving more before the next block's text
+            // would copy it).
+            if index == 0 || sc.r.window().len() < batch.min(GAP) {
+                sc.r.fill_to(if index == 0 {
+                    batch * SMALL_BATCHES
+                } else {
+                    batch
+                })?;
+            }
+            let whole = sc.r.window();
+            let small = index == 0 && sc.r.eof && whole.len() < batch * SMALL_BATCHES;
+            // One batch at a time, whatever the block holds.
+            let window = &whole[..floor_char_boundary(whole, batch)];
             let (used, done) = if small {
                 (0, 0)
             } else {
@@ -408,10 +434,11 @@ fn read_events<B: Blocks, W: Write, E: Env>(
                 expect_value = true;
                 continue;
             }
-            // Small, or not splittable (no place where a later element
-            // surely starts): one event at a time through this window,
-            // instead of searching it again for every event.
-            one_by_one_until = sc.offset + window.len() as u64;
+            // Small (all of it), or not splittable (no place where a later
+            // element surely starts): one event at a time through this
+            // window, instead of searching it again for every event.
+            let through = if small { whole.len() } else { window.len() };
+            one_by_one_until = sc.offset + through as u64;
         }
         // Fast path: parse the event in place in the input buffer.
         while !slow {

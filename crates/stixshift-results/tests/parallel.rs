@@ -187,7 +187,7 @@ fn parallel_reader_writes_what_one_thread_writes() {
         let stats = serial.result.as_ref().unwrap();
         assert_eq!(stats.events, 700);
         assert!(stats.skipped >= 6, "{stats:?}");
-        for (threads, batch) in [(2, 100_000), (3, 20_000), (4, 7_000), (8, 3_000)] {
+        for (threads, batch) in [(2, 40_000), (3, 20_000), (4, 7_000), (8, 3_000)] {
             let par = read_with(&text, threads, batch);
             assert_same(
                 &serial,
@@ -430,13 +430,13 @@ fn blocks_of_any_size_give_what_one_block_gives() {
     }
 }
 
-/// An input smaller than one batch is translated on one thread (the other
-/// threads would cost more than they save); a larger one on several.
+/// An input smaller than four batches is translated on one thread (the
+/// other threads would cost more than they save); a larger one on several.
 #[test]
-fn an_input_smaller_than_a_batch_stays_on_one_thread() {
+fn an_input_smaller_than_four_batches_stays_on_one_thread() {
     let text = events_text(300, false);
-    let small = read_with(&text, 2, text.len() + 1);
-    let large = read_with(&text, 2, text.len() / 4);
+    let small = read_with(&text, 2, text.len() / 4 + 1);
+    let large = read_with(&text, 2, text.len() / 5);
     assert_eq!(small.result.as_ref().unwrap().parallel_events, 0);
     assert!(large.result.as_ref().unwrap().parallel_events > 0);
     assert_same(
