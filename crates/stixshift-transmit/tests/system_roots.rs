@@ -34,31 +34,22 @@ async fn the_bundle_file_named_by_ssl_cert_file_is_trusted_and_nothing_else() {
     std::env::set_var("SSL_CERT_FILE", &bundle);
     std::env::set_var("SSL_CERT_DIR", &certs);
 
-    // No `selfSignedCert`: the bundle's certificate is a system root.
-    let c = Client::new(&https(&trusted), Token::new(DEFAULT_TOKEN)).unwrap();
-    c.ping().await.expect("ping trusted through SSL_CERT_FILE");
+    let client = |conn: Connection| Client::new(&conn, Token::new(DEFAULT_TOKEN)).unwrap();
+    // `selfSignedCert` set to the other server's certificate.
+    let with_other_cert = |conn: Connection| Connection {
+        self_signed_cert: other.cert_pem(),
+        ..conn
+    };
 
-    let c = Client::new(&https(&other), Token::new(DEFAULT_TOKEN)).unwrap();
-    let e = c.ping().await.unwrap_err();
+    // No `selfSignedCert`: the bundle's certificate is a system root.
+    let c = client(https(&trusted));
+    c.ping().await.expect("ping trusted through SSL_CERT_FILE");
+    let e = client(https(&other)).ping().await.unwrap_err();
     assert_eq!(e.code(), "certificate_fail", "{e:?}");
     // `selfSignedCert` is added to the system roots.
-    let c = Client::new(
-        &Connection {
-            self_signed_cert: other.cert_pem(),
-            ..https(&other)
-        },
-        Token::new(DEFAULT_TOKEN),
-    )
-    .unwrap();
+    let c = client(with_other_cert(https(&other)));
     c.ping().await.expect("ping with selfSignedCert");
-    let c = Client::new(
-        &Connection {
-            self_signed_cert: other.cert_pem(),
-            ..https(&trusted)
-        },
-        Token::new(DEFAULT_TOKEN),
-    )
-    .unwrap();
+    let c = client(with_other_cert(https(&trusted)));
     c.ping()
         .await
         .expect("the system roots stay with selfSignedCert");
