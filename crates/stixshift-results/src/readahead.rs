@@ -45,6 +45,11 @@ pub trait Blocks: sealed::Sealed {
 
     /// Hand back a block's buffer once its text is used, to be filled again.
     fn recycle(&mut self, buf: Vec<u8>);
+
+    /// The input's length in bytes, when known before reading it (a file).
+    fn size(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl<R> sealed::Sealed for Plain<R> {}
@@ -59,6 +64,10 @@ impl<B: Blocks + ?Sized> Blocks for Box<B> {
     fn recycle(&mut self, buf: Vec<u8>) {
         (**self).recycle(buf);
     }
+
+    fn size(&self) -> Option<u64> {
+        (**self).size()
+    }
 }
 
 /// Fills blocks from a reader, carrying a character cut by a block's end
@@ -66,6 +75,8 @@ impl<B: Blocks + ?Sized> Blocks for Box<B> {
 struct Filler<R> {
     r: R,
     block: usize,
+    /// The size of the first block, if not `block`.
+    first: Option<usize>,
     /// The start of a character cut by the last block's end.
     carry: Vec<u8>,
     /// Bytes after an invalid sequence, not handed out yet.
@@ -81,6 +92,7 @@ impl<R: Read> Filler<R> {
         Filler {
             r,
             block,
+            first: None,
             carry: Vec::new(),
             raw_next: None,
             error: None,
@@ -143,7 +155,7 @@ impl<R: Read> Filler<R> {
         // not used before is zeroed (a new one comes zeroed from the system).
         // Room for the carried bytes and a whole block: every block reads.
         let carried = self.carry.len();
-        let len = GAP + carried + self.block;
+        let len = GAP + carried + self.first.take().unwrap_or(self.block);
         if v.capacity() < len {
             v = vec![0; len];
         }
@@ -217,6 +229,7 @@ pub struct ReadAhead {
     /// Used buffers, sent back to be filled again.
     spare: SyncSender<Vec<u8>>,
     done: bool,
+    size: Option<u64>,
 }
 
 impl ReadAhead {
@@ -225,12 +238,36 @@ impl ReadAhead {
         Self::with_block(r, BLOCK)
     }
 
+    /// Start reading a file on a new thread. Its length is known before it
+    /// is read, and its first block is one batch: translating starts once
+    /// that is read, not a whole block (on 100,000 events the first 15 ms
+    /// had only the reading thread running).
+    pub fn of_file(f: std::fs::File) -> io::Result<ReadAhead> {
+        let size = f
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map(|m| m.len());
+        let mut r = Self::start(f, BLOCK, Some(crate::writer::DEFAULT_BATCH_BYTES))?;
+        r.size = size;
+        Ok(r)
+    }
+
     /// Blocks of `block` bytes (at least 1) instead of the default.
     pub fn with_block<R: Read + Send + 'static>(r: R, block: usize) -> io::Result<ReadAhead> {
+        Self::start(r, block, None)
+    }
+
+    fn start<R: Read + Send + 'static>(
+        r: R,
+        block: usize,
+        first: Option<usize>,
+    ) -> io::Result<ReadAhead> {
         let block = block.max(1);
         let (tx, blocks) = sync_channel::<io::Result<Block>>(DEPTH);
         let (spare, spares) = sync_channel::<Vec<u8>>(DEPTH + 2);
         let mut filler = Filler::new(r, block);
+        filler.first = first.map(|f| f.max(1));
         std::thread::Builder::new()
             .name("stixshift-read".into())
             .spawn(move || loop {
@@ -248,6 +285,7 @@ impl ReadAhead {
             blocks,
             spare,
             done: false,
+            size: None,
         })
     }
 }
@@ -273,6 +311,10 @@ impl Blocks for ReadAhead {
 
     fn recycle(&mut self, buf: Vec<u8>) {
         let _ = self.spare.try_send(buf);
+    }
+
+    fn size(&self) -> Option<u64> {
+        self.size
     }
 }
 
@@ -346,6 +388,32 @@ mod tests {
             ));
             assert!(text == data, "len {len}");
         }
+    }
+
+    /// A file: its length known before reading, its first block one batch,
+    /// the next ones whole blocks, every byte in order.
+    #[test]
+    fn a_file_has_its_size_and_a_small_first_block() {
+        let batch = crate::writer::DEFAULT_BATCH_BYTES;
+        let data: Vec<u8> = (0..BLOCK + 3 * batch + 5)
+            .map(|i| b'a' + (i % 26) as u8)
+            .collect();
+        let path = std::env::temp_dir().join(format!("stixshift-readahead-{}", std::process::id()));
+        std::fs::write(&path, &data).unwrap();
+        let mut r = ReadAhead::of_file(std::fs::File::open(&path).unwrap()).unwrap();
+        assert_eq!(r.size(), Some(data.len() as u64));
+        let mut sizes = Vec::new();
+        let mut text = Vec::new();
+        while let Some(Block::Text(s)) = r.next_block().unwrap() {
+            sizes.push(s.len() - GAP);
+            text.extend_from_slice(&s.as_bytes()[GAP..]);
+            r.recycle(s.into_bytes());
+        }
+        std::fs::remove_file(&path).unwrap();
+        assert!(text == data);
+        assert_eq!(sizes, [batch, BLOCK, 2 * batch + 5]);
+        // Not a file: no size.
+        assert_eq!(ReadAhead::new(&b"[]"[..]).unwrap().size(), None);
     }
 
     #[test]

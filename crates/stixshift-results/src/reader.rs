@@ -408,15 +408,16 @@ fn read_events<B: Blocks, W: Write, E: Env>(
             // is done before the next block is taken, unless it is less than
             // the block's gap holds (moving more before the next block's text
             // would copy it).
-            if index == 0 || sc.r.window().len() < batch.min(GAP) {
-                sc.r.fill_to(if index == 0 {
-                    batch * SMALL_BATCHES
-                } else {
-                    batch
-                })?;
+            // An input whose length is known (a file) is not read ahead to
+            // find out.
+            let known = sc.r.src.size().map(|n| n < (batch * SMALL_BATCHES) as u64);
+            let first = index == 0 && known.is_none();
+            if first || sc.r.window().len() < batch.min(GAP) {
+                sc.r.fill_to(if first { batch * SMALL_BATCHES } else { batch })?;
             }
             let whole = sc.r.window();
-            let small = index == 0 && sc.r.eof && whole.len() < batch * SMALL_BATCHES;
+            let small =
+                index == 0 && known.unwrap_or(sc.r.eof && whole.len() < batch * SMALL_BATCHES);
             // One batch at a time, whatever the block holds.
             let window = &whole[..floor_char_boundary(whole, batch)];
             let (used, done) = if small {
@@ -435,10 +436,14 @@ fn read_events<B: Blocks, W: Write, E: Env>(
                 continue;
             }
             // Small (all of it), or not splittable (no place where a later
-            // element surely starts): one event at a time through this
-            // window, instead of searching it again for every event.
-            let through = if small { whole.len() } else { window.len() };
-            one_by_one_until = sc.offset + through as u64;
+            // element surely starts): one event at a time through the
+            // input or this window, instead of searching it again for every
+            // event.
+            one_by_one_until = if small {
+                u64::MAX
+            } else {
+                sc.offset + window.len() as u64
+            };
         }
         // Fast path: parse the event in place in the input buffer.
         while !slow {

@@ -491,7 +491,7 @@ fn results(
     let env = stixshift_results::SystemEnv;
     let result = if let Some(path) = events.strip_prefix('@') {
         // Read ahead on a thread of its own: the read calls overlap translating.
-        match std::fs::File::open(path).and_then(stixshift_results::ReadAhead::new) {
+        match std::fs::File::open(path).and_then(stixshift_results::ReadAhead::of_file) {
             Ok(f) => stixshift_results::translate_blocks(
                 identity, f, &config, env, &mut out, format, &mut warn,
             ),
