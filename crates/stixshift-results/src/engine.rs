@@ -129,6 +129,17 @@ pub(crate) struct Ctx<'m, 'de> {
     /// Warnings of the value phase, with their item's number: they follow
     /// [`Ctx::warnings`], in item order.
     value_warnings: Vec<(u32, Warning)>,
+    /// Keys given twice in one object: whether to look for them (text
+    /// readers; a parsed `Value` has none), and whether one was found.
+    repeats: Repeats,
+}
+
+/// Looking for a key given twice in one object of the event.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Repeats {
+    Unchecked,
+    Checked,
+    Found,
 }
 
 /// The dotted name of level `path` (`""` for the event itself), for warnings.
@@ -188,10 +199,6 @@ pub(crate) enum Kind {
     Other,
 }
 
-/// The error [`Engine::read`] stops with at a key an object of the event
-/// gives twice: only a parsed `Value` knows which value counts (the last).
-pub(crate) const DUPLICATE_KEY: &str = "a key given twice in one object";
-
 struct LevelSeed<'a, 'm, 'de> {
     ctx: &'a mut Ctx<'m, 'de>,
     at: Child<'m>,
@@ -236,12 +243,12 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let LevelSeed { ctx, at } = self;
-        // The keys read, to find one given twice (the caller then reads
-        // the parsed `Value`, which keeps the last, as Python does).
-        let mut keys: std::collections::HashSet<Cow<'de, str>> = std::collections::HashSet::new();
+        // The keys read, to find one given twice (`Engine::read_text`).
+        let mut keys = (ctx.repeats == Repeats::Checked).then(std::collections::HashSet::new);
         while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
-            if !keys.insert(key.clone()) {
-                return Err(de::Error::custom(DUPLICATE_KEY));
+            if keys.as_mut().is_some_and(|k| !k.insert(key.clone())) {
+                ctx.repeats = Repeats::Found;
+                return Err(de::Error::custom("a key given twice in one object"));
             }
             let facts = ctx.facts(at.level, at.kind, &key);
             match ctx.key(at, &key, facts) {
@@ -328,6 +335,7 @@ impl<'m, 'de> Ctx<'m, 'de> {
             },
             pre: Pre::default(),
             warnings: Vec::new(),
+            repeats: Repeats::Unchecked,
         }
     }
 
@@ -708,25 +716,62 @@ impl<'m, 'de> Ops<'m, 'de> {
 }
 
 impl Engine {
-    /// Read one event from `d`: the operations it maps to.
-    pub(crate) fn read<'m: 'de, 'de, D: Deserializer<'de>>(
+    /// Read one event from a parsed `Value`: the operations it maps to.
+    pub(crate) fn read<'m: 'de, 'de>(
+        &'m self,
+        event: &'de serde_json::Value,
+    ) -> Result<Ops<'m, 'de>, serde_json::Error> {
+        let mut ctx = Ctx::new(self);
+        let not_object = self.seed(event, &mut ctx)?;
+        Ok(self.done(ctx, not_object))
+    }
+
+    /// Read one event from JSON text: the operations it maps to, or `None`
+    /// when an object of it gives a key twice (Python's `json`, the
+    /// reference's, keeps the last value, which only the parsed `Value`
+    /// knows: read that instead).
+    pub(crate) fn read_text<'m: 'de, 'de, D: Deserializer<'de>>(
         &'m self,
         d: D,
-    ) -> Result<Ops<'m, 'de>, D::Error> {
+    ) -> Result<Option<Ops<'m, 'de>>, D::Error> {
         let mut ctx = Ctx::new(self);
-        let seed = LevelSeed {
-            ctx: &mut ctx,
+        ctx.repeats = Repeats::Checked;
+        match self.seed(d, &mut ctx) {
+            Ok(not_object) => Ok(Some(self.done(ctx, not_object))),
+            Err(_) if ctx.repeats == Repeats::Found => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The event's levels read from `d` into `ctx`; what the event was if
+    /// not an object.
+    fn seed<'m: 'de, 'de, D: Deserializer<'de>>(
+        &'m self,
+        d: D,
+        ctx: &mut Ctx<'m, 'de>,
+    ) -> Result<Option<NotObject>, D::Error> {
+        LevelSeed {
+            ctx,
             at: self.root(),
-        };
-        if let Some(NotObject(k)) = seed.deserialize(d)? {
-            return Ok(Ops {
+        }
+        .deserialize(d)
+    }
+
+    /// The operations of an event read into `ctx`.
+    fn done<'m: 'de, 'de>(
+        &'m self,
+        ctx: Ctx<'m, 'de>,
+        not_object: Option<NotObject>,
+    ) -> Ops<'m, 'de> {
+        match not_object {
+            Some(NotObject(k)) => Ops {
                 ops: Vec::new(),
                 warnings: Vec::new(),
                 not_object: Some(k),
                 structural: false,
-            });
+            },
+            None => self.finish(ctx),
         }
-        Ok(self.finish(ctx))
     }
 
     /// Read one event straight from the fast parser's bytes (the streaming

@@ -454,16 +454,18 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             index,
             detail: e.to_string(),
         };
-        match engine.read(&mut de).and_then(|t| de.end().map(|()| t)) {
-            Ok(ops) => self.write_ops(&engine, ops),
+        match engine.read_text(&mut de).map_err(bad)? {
+            Some(ops) => {
+                de.end().map_err(bad)?;
+                self.write_ops(&engine, ops)
+            }
             // A key given twice: the parsed event keeps the last value, as
             // Python's `json` (the reference's) does.
-            Err(e) if e.is_data() && e.to_string().starts_with(crate::engine::DUPLICATE_KEY) => {
+            None => {
                 let event: Value = serde_json::from_slice(text).map_err(bad)?;
                 let ops = engine.read(&event).map_err(bad)?;
                 self.write_ops(&engine, ops)
             }
-            Err(e) => Err(bad(e)),
         }
     }
 
