@@ -322,7 +322,8 @@ const NO_KEY: u16 = u16::MAX;
 ///
 /// Remembering only the keys of the last event, by their place, missed a
 /// third of the simulator's keys, whose events of different rules follow
-/// each other; translating them sorted by rule took 8% less time.
+/// each other (10,000 of them sorted by rule took 58 ms of CPU against 64
+/// ms, best of eleven interleaved runs).
 #[derive(Default)]
 pub(crate) struct KeyMemo {
     levels: Vec<LevelMemo>,
@@ -553,7 +554,8 @@ impl<'de> FastDe<'de> {
         let mut level_memo = memo.take(at);
         let mut first = true;
         let mut ord = 0;
-        // The memo's entries of the previous key and of the key expected.
+        // The memo's entries of the previous key and of the key expected
+        // next ([`NO_KEY`] for none).
         let mut prev = NO_KEY;
         let mut expected = level_memo.first;
         // The keys read in this object, to find one given twice: by memo
@@ -567,11 +569,12 @@ impl<'de> FastDe<'de> {
             let known = level_memo
                 .entry(expected)
                 .and_then(|(k, f, next)| Some((self.known_key(k)?, f, next)));
-            let (key, facts) = match known {
+            // The key, its facts and its entry in the memo.
+            let (key, facts, cur) = match known {
                 Some((k, f, next)) => {
-                    prev = expected;
+                    let cur = expected;
                     expected = next;
-                    (Cow::Borrowed(k), f)
+                    (Cow::Borrowed(k), f, cur)
                 }
                 None => {
                     self.pos += 1;
@@ -588,7 +591,6 @@ impl<'de> FastDe<'de> {
                         }
                     };
                     level_memo.follows(prev, ord, e);
-                    prev = e;
                     expected = level_memo.entry(e).map_or(NO_KEY, |(_, _, next)| next);
                     if e == NO_KEY {
                         // Rare (escaped, long, or past the memo's room);
@@ -598,18 +600,19 @@ impl<'de> FastDe<'de> {
                         }
                         unkept.push(k.clone());
                     }
-                    (k, f)
+                    (k, f, e)
                 }
             };
             // A key given twice: Python's `json` (the reference) keeps the
             // last value, which only the parsed `Value` knows (serde_json).
-            if let Some(w) = seen.get_mut(usize::from(prev) / 64) {
-                let bit = 1u64 << (prev % 64);
+            if let Some(w) = seen.get_mut(usize::from(cur) / 64) {
+                let bit = 1u64 << (cur % 64);
                 if *w & bit != 0 {
                     return Err(FastError::Bail);
                 }
                 *w |= bit;
             }
+            prev = cur;
             ord += 1;
             self.colon()?;
             match ctx.key(at, &key, facts) {

@@ -277,9 +277,10 @@ fn first_to_escape(bytes: &[u8]) -> Option<usize> {
     }
     // The last eight bytes, overlapping the last whole word: the bytes
     // before `i` are clean, so the first flagged one is at `i` or after.
-    match i < n {
-        true => at(n - 8, flagged(word_at(bytes, n - 8)?)),
-        false => None,
+    if i < n {
+        at(n - 8, flagged(word_at(bytes, n - 8)?))
+    } else {
+        None
     }
 }
 
