@@ -248,20 +248,21 @@ impl ReadAhead {
             .ok()
             .filter(std::fs::Metadata::is_file)
             .map(|m| m.len());
-        let mut r = Self::start(f, BLOCK, Some(crate::writer::DEFAULT_BATCH_BYTES))?;
-        r.size = size;
-        Ok(r)
+        Self::start(f, BLOCK, Some(crate::writer::DEFAULT_BATCH_BYTES), size)
     }
 
     /// Blocks of `block` bytes (at least 1) instead of the default.
     pub fn with_block<R: Read + Send + 'static>(r: R, block: usize) -> io::Result<ReadAhead> {
-        Self::start(r, block, None)
+        Self::start(r, block, None, None)
     }
 
+    /// Blocks of `block` bytes, the first of `first` if given, from an input
+    /// of `size` bytes if known.
     fn start<R: Read + Send + 'static>(
         r: R,
         block: usize,
         first: Option<usize>,
+        size: Option<u64>,
     ) -> io::Result<ReadAhead> {
         let block = block.max(1);
         let (tx, blocks) = sync_channel::<io::Result<Block>>(DEPTH);
@@ -285,7 +286,7 @@ impl ReadAhead {
             blocks,
             spare,
             done: false,
-            size: None,
+            size,
         })
     }
 }

@@ -41,9 +41,18 @@ fn usable_anchors(certs: Vec<CertificateDer<'static>>) -> Vec<reqwest::Certifica
     let mut store = rustls::RootCertStore::empty();
     certs
         .into_iter()
-        .filter(|der| store.add(der.clone()).is_ok())
-        .filter_map(|der| reqwest::Certificate::from_der(&der).ok())
+        .filter_map(|der| anchor(&mut store, der).ok())
         .collect()
+}
+
+/// `der` as a trust root for reqwest, once rustls has taken it as an anchor
+/// (into `store`, which is only for the check).
+fn anchor(
+    store: &mut rustls::RootCertStore,
+    der: CertificateDer<'static>,
+) -> Result<reqwest::Certificate, String> {
+    store.add(der.clone()).map_err(|e| e.to_string())?;
+    reqwest::Certificate::from_der(&der).map_err(|e| e.to_string())
 }
 
 /// The certificates of a PEM text, each checked to be a usable trust anchor.
@@ -52,11 +61,9 @@ pub(crate) fn trust_roots(pem: &str) -> Result<Vec<reqwest::Certificate>, Transm
     let mut store = rustls::RootCertStore::empty();
     let mut out = Vec::new();
     for (i, der) in CertificateDer::pem_slice_iter(pem.as_bytes()).enumerate() {
-        let der = der.map_err(|e| invalid(format!("certificate {}: {e}", i + 1)))?;
-        store
-            .add(der.clone())
-            .map_err(|e| invalid(format!("certificate {}: {e}", i + 1)))?;
-        out.push(reqwest::Certificate::from_der(&der).map_err(|e| invalid(e.to_string()))?);
+        let at = |e: &dyn std::fmt::Display| invalid(format!("certificate {}: {e}", i + 1));
+        let der = der.map_err(|e| at(&e))?;
+        out.push(anchor(&mut store, der).map_err(|e| at(&e))?);
     }
     if out.is_empty() {
         return Err(invalid(
