@@ -24,8 +24,9 @@ const NOTHING_MAPPED: &str = "no STIX object could be built from this event; eve
 /// Output is handed on in blocks of at least this many bytes.
 const FLUSH_AT: usize = 1 << 17;
 
-/// Default [`Config::batch_bytes`]: about 450 typical events, ~1 ms of work
-/// per thread. Its parts' output (~460 KB each on two threads) stays in the
+/// Default [`Config::batch_bytes`]: about 450 typical events. Its parts'
+/// output (~460 KB each on two threads: 128 KiB of input, the output being
+/// 3.6 times the input for typical events) stays in the
 /// CPU's cache while it is written: with 4 MiB batches (parts writing ~1.8
 /// MB each) two threads used 12% more CPU than one and were barely faster;
 /// with 1 MiB, 100,000 events took 0.29 s instead of 0.39 s (medians of
