@@ -582,7 +582,9 @@ impl<'m, 'de> Ctx<'m, 'de> {
     #[inline]
     fn emit(&mut self, e: &'m Entry, v: Val<'de>) {
         let Some(target) = &e.object else {
+            // What TimestampConversion gives is a STIX timestamp already.
             if matches!(e.obs_key.as_str(), "first_observed" | "last_observed")
+                && e.transformer != Some(Transformer::TimestampConversion)
                 && !v.as_str().is_some_and(timestamp::is_stix_timestamp)
             {
                 return;
@@ -821,13 +823,31 @@ impl Engine {
         }
         let fd_name = ctx.pre.fd_name.take();
         let l4 = ctx.pre.l4proto.take();
-        match preprocess::connect_derived(
-            fd_name.as_ref().and_then(Val::as_str),
-            l4.as_ref().and_then(Val::as_str),
-        ) {
+        // The derived values are parts of `fd.name` (and `fd.l4proto`):
+        // borrowed from the input when those are, else copied.
+        let owned = |v: &Option<Val<'_>>| matches!(v, Some(Val::Str(Cow::Owned(_))));
+        if owned(&fd_name) || owned(&l4) {
+            match preprocess::connect_derived(
+                fd_name.as_ref().and_then(Val::as_str),
+                l4.as_ref().and_then(Val::as_str),
+            ) {
+                Ok(keys) => {
+                    for (k, v) in keys {
+                        push_synthetic(ctx, root, 0, k, Val::Str(Cow::Owned(v.to_owned())));
+                    }
+                }
+                Err(w) => ctx.warnings.push(w),
+            }
+            return;
+        }
+        let borrowed = |v: Option<Val<'de>>| match v {
+            Some(Val::Str(Cow::Borrowed(s))) => Some(s),
+            _ => None,
+        };
+        match preprocess::connect_derived(borrowed(fd_name), borrowed(l4)) {
             Ok(keys) => {
                 for (k, v) in keys {
-                    push_synthetic(ctx, root, 0, k, Val::Str(Cow::Owned(v)));
+                    push_synthetic(ctx, root, 0, k, Val::Str(Cow::Borrowed(v)));
                 }
             }
             Err(w) => ctx.warnings.push(w),

@@ -25,47 +25,48 @@ pub(crate) fn is_aname_key(key: &str) -> bool {
 }
 
 /// `fields["fd.l4proto"]` if non-empty, else `tcp`.
-pub(crate) fn l4protocol(l4proto: Option<&str>) -> String {
+pub(crate) fn l4protocol(l4proto: Option<&str>) -> &str {
     match l4proto {
-        Some(p) if !p.is_empty() => p.to_owned(),
-        _ => "tcp".to_owned(),
+        Some(p) if !p.is_empty() => p,
+        _ => "tcp",
     }
 }
 
-/// One endpoint of `fd.name`.
+/// One endpoint of `fd.name` (parts of its text: the streaming reader
+/// borrows them from the input without a copy).
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Endpoint {
-    pub(crate) addr: String,
-    pub(crate) port: Option<String>,
+pub(crate) struct Endpoint<'a> {
+    pub(crate) addr: &'a str,
+    pub(crate) port: Option<&'a str>,
     pub(crate) ipv6: bool,
 }
 
-fn endpoint(s: &str) -> Result<Endpoint, String> {
+fn endpoint(s: &str) -> Result<Endpoint<'_>, String> {
     let s = s.trim();
     if let Some(rest) = s.strip_prefix('[') {
         let (addr, after) = rest
             .split_once(']')
             .ok_or_else(|| format!("unterminated `[` in `{s}`"))?;
         let port = match after.strip_prefix(':') {
-            Some(p) => Some(p.to_owned()),
+            Some(p) => Some(p),
             None if after.is_empty() => None,
             None => return Err(format!("unexpected `{after}` after `]`")),
         };
         return Ok(Endpoint {
-            addr: addr.to_owned(),
+            addr,
             port,
             ipv6: true,
         });
     }
     let (addr, port) = match s.rsplit_once(':') {
-        Some((a, p)) => (a, Some(p.to_owned())),
+        Some((a, p)) => (a, Some(p)),
         None => (s, None),
     };
     if addr.is_empty() {
         return Err(format!("no address in `{s}`"));
     }
     Ok(Endpoint {
-        addr: addr.to_owned(),
+        addr,
         port,
         ipv6: addr.contains(':'),
     })
@@ -89,13 +90,14 @@ const L4PROTOCOL: &str = "l4protocol";
 /// the last colon) as the event keys to set, in the reference's order:
 /// client address, client port, server address, server port. IPv6 addresses
 /// go to `clientIpv6` / `serverIpv6`.
-pub(crate) fn connect_keys(fd_name: &str) -> Result<Vec<(&'static str, String)>, String> {
+pub(crate) fn connect_keys(fd_name: &str) -> Result<Vec<(&'static str, &str)>, String> {
     let mut parts = fd_name.split("->");
     let (Some(src), Some(dst), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(format!("expected one `->` in `{fd_name}`"));
     };
     let (src, dst) = (endpoint(src)?, endpoint(dst)?);
-    let mut out = Vec::with_capacity(4);
+    // Room for `l4protocol` too (connect_derived).
+    let mut out = Vec::with_capacity(5);
     let [c4, c6, cp, s4, s6, sp, _] = CONNECT_KEYS;
     for (e, [v4, v6, port]) in [(src, [c4, c6, cp]), (dst, [s4, s6, sp])] {
         out.push((if e.ipv6 { v6 } else { v4 }, e.addr));
@@ -112,10 +114,10 @@ const FD_NAME_FIELD: &str = "content.fields.fd.name";
 /// client and server address and port keys, then `l4protocol`; or why it
 /// gains nothing. One rule for the pre-processing here and the one the
 /// engine applies while reading.
-pub(crate) fn connect_derived(
-    fd_name: Option<&str>,
-    l4proto: Option<&str>,
-) -> Result<Vec<(&'static str, String)>, Warning> {
+pub(crate) fn connect_derived<'a>(
+    fd_name: Option<&'a str>,
+    l4proto: Option<&'a str>,
+) -> Result<Vec<(&'static str, &'a str)>, Warning> {
     let Some(fd_name) = fd_name else {
         return Err(Warning::new(
             Some(FD_NAME_FIELD),
@@ -186,7 +188,7 @@ pub fn preprocess_event(event: &mut Value) -> Vec<Warning> {
         match connect_derived(fd_name.as_deref(), l4proto.as_deref()) {
             Ok(keys) => {
                 for (k, v) in keys {
-                    ev.insert(k.to_owned(), Value::String(v));
+                    ev.insert(k.to_owned(), Value::String(v.to_owned()));
                 }
             }
             Err(w) => warnings.push(w),

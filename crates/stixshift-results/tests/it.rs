@@ -785,6 +785,37 @@ fn streaming_agrees_with_values_on_awkward_input() {
             "\"cursor\":[[[[{\"a\":[1,2.5e3,true,null]}]]]]",
         ),
         ("\"proc.name\":\"curl\"", "\"proc.name\" : \"cu\\u0072l\" "),
+        // `connect` events: the derived keys are parts of `fd.name` and
+        // `fd.l4proto`, borrowed from the input or (escaped there) copied.
+        (
+            "\"user.name\":\"root\"",
+            "\"user.name\":\"root\",\"evt.type\":\"connect\",\"fd.name\":\"1.1.1.1:1\\u002d>[::1]:2\",\"fd.l4proto\":\"UDP\"",
+        ),
+        (
+            "\"user.name\":\"root\"",
+            "\"user.name\":\"root\",\"evt.type\":\"connect\",\"fd.name\":\"1.1.1.1:1->2.2.2.2:2\",\"fd.l4proto\":\"T\\u0043p, udp\"",
+        ),
+        (
+            "\"user.name\":\"root\"",
+            "\"user.name\":\"root\",\"evt.type\":\"connect\",\"fd.name\":\"1.1.1.1:1->2.2.2.2:2\",\"fd.l4proto\":\"Udp, tcp\"",
+        ),
+        // ParentDirectory and TimestampConversion on plain and escaped text.
+        (
+            "\"user.name\":\"root\"",
+            "\"user.name\":\"root\",\"proc.exepath\":\"/usr/bin/curl\"",
+        ),
+        (
+            "\"user.name\":\"root\"",
+            "\"user.name\":\"root\",\"proc.exepath\":\"\\/usr\\/bin/curl\"",
+        ),
+        (
+            "\"timestamp\":\"2023-11-01T17:15:14.635115435Z\"",
+            "\"timestamp\":\"2023-11-01T17:15:14.635115435\\u005a\"",
+        ),
+        (
+            "\"timestamp\":\"2023-11-01T17:15:14.635115435Z\"",
+            "\"timestamp\":\"2023-11-01 17:15:14.635+02:00\"",
+        ),
     ] {
         assert!(one.contains(from), "{from}");
         texts.push(format!("[{}]", one.replace(from, to)));
