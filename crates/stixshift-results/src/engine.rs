@@ -319,9 +319,17 @@ pub(crate) enum Step<'m> {
 
 impl<'m, 'de> Ctx<'m, 'de> {
     pub(crate) fn new(engine: &'m Engine) -> Self {
+        Self::with_ops(engine, Vec::new())
+    }
+
+    /// A context that pushes its operations on `ops` (an empty buffer kept
+    /// from an earlier event).
+    pub(crate) fn with_ops(engine: &'m Engine, mut ops: Vec<Op<'m, 'de>>) -> Self {
+        ops.clear();
+        ops.reserve(96);
         Ctx {
             engine,
-            ops: Vec::with_capacity(96),
+            ops,
             structural: true,
             items: 0,
             deferred: Vec::new(),
@@ -784,8 +792,9 @@ impl Engine {
         &'m self,
         de: &mut FastDe<'de>,
         memo: &mut KeyMemo,
+        ops: Vec<Op<'m, 'de>>,
     ) -> Result<Ops<'m, 'de>, FastError> {
-        let mut ctx = Ctx::new(self);
+        let mut ctx = Ctx::with_ops(self, ops);
         de.read_level(&mut ctx, self.root(), memo)?;
         Ok(self.finish(ctx))
     }

@@ -150,13 +150,20 @@ fn push_uuid4(s: &mut String, mut b: [u8; 16]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
+    // Made in place, then appended once (a push per character, each with
+    // its own check for room, cost more than the random bytes).
+    let mut text = [b'-'; 36];
+    let mut at = 0;
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
+            at += 1;
         }
-        s.push(char::from(HEX[usize::from(byte >> 4)]));
-        s.push(char::from(HEX[usize::from(byte & 0xf)]));
+        text[at] = HEX[usize::from(byte >> 4)];
+        text[at + 1] = HEX[usize::from(byte & 0xf)];
+        at += 2;
     }
+    // Hex digits and dashes only.
+    s.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 fn unix_millis() -> i64 {
@@ -266,6 +273,16 @@ mod tests {
             ]
         );
         assert_eq!(&c.block[60..], &[0xa2, 0x50, 0x3c, 0x4e]);
+    }
+
+    #[test]
+    fn uuid_text_of_known_bytes() {
+        let bytes: [u8; 16] = std::array::from_fn(|i| i as u8);
+        // Version nibble 4 in byte 6, variant bits 10 in byte 8.
+        assert_eq!(format_uuid4(bytes), "00010203-0405-4607-8809-0a0b0c0d0e0f");
+        let mut s = String::from("x--");
+        push_uuid4(&mut s, [0xff; 16]);
+        assert_eq!(s, "x--ffffffff-ffff-4fff-bfff-ffffffffffff");
     }
 
     #[test]
