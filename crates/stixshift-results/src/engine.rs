@@ -165,10 +165,13 @@ fn field_path(paths: &[(u16, Cow<'_, str>)], path: u16, key: &str) -> String {
     }
 }
 
-/// A key of `content.fields` the pre-processing reads.
+/// A key of `content.fields` the pre-processing reads, or a key of the
+/// event itself that it may set ([`Deferred`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Special {
     No,
+    /// One of [`preprocess::CONNECT_KEYS`], in the event itself.
+    Connect,
     EvtType,
     FdName,
     L4Proto,
@@ -362,6 +365,8 @@ impl<'m, 'de> Ctx<'m, 'de> {
             finding_type: kind == Kind::Root && key == FINDING_TYPE,
             special: if kind == Kind::Fields && pre_on {
                 Special::of(key)
+            } else if kind == Kind::Root && pre_on && preprocess::CONNECT_KEYS.contains(&key) {
+                Special::Connect
             } else {
                 Special::No
             },
@@ -437,7 +442,7 @@ impl<'m, 'de> Ctx<'m, 'de> {
                 val = Val::Str(Cow::Borrowed(""));
             }
             match special {
-                Special::No => {}
+                Special::No | Special::Connect => {}
                 Special::EvtType => self.pre.connect = val.as_str() == Some("connect"),
                 Special::FdName => self.pre.fd_name = Some(val.clone()),
                 Special::L4Proto => self.pre.l4proto = Some(val.clone()),
@@ -459,9 +464,12 @@ impl<'m, 'de> Ctx<'m, 'de> {
             }
         }
         let Some((kind_item, ord)) = self.admit(mapped) else {
+            crate::value::discard(val);
             return;
         };
-        if path == 0 && self.engine.preprocess && preprocess::CONNECT_KEYS.contains(&&*key) {
+        // Known from the key (its facts), not compared with the seven names
+        // for every value of the event itself.
+        if special == Special::Connect {
             self.deferred.push(Deferred {
                 item: Item {
                     kind: kind_item,
@@ -612,6 +620,7 @@ impl<'m, 'de> Ctx<'m, 'de> {
             ValueCheck::Mac => v.as_str().is_some_and(is_mac),
         };
         if !ok || is_empty(&v) {
+            crate::value::discard(v);
             return;
         }
         if matches!(v, Val::Obj(_)) {

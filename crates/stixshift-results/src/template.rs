@@ -30,11 +30,20 @@ const MAX_TEMPLATES: usize = 512;
 /// more than writing the event directly).
 const TRIAL_EVENTS: u64 = 256;
 
+/// Pieces of template text up to this long are copied as one fixed-size
+/// block (inline moves, then the output cut back to the piece's length)
+/// instead of a call to `memcpy` each: most pieces between two values are
+/// a key and its indentation, a few dozen bytes. The text is padded with
+/// this many bytes so that the block never runs past it.
+const SHORT: usize = 128;
+
 /// A written observed-data with its values left open.
 #[derive(Debug)]
 pub(crate) struct Template {
-    /// The text between the holes.
+    /// The text between the holes, then [`SHORT`] bytes of padding.
     text: Vec<u8>,
+    /// The end of the text (where the padding starts).
+    len: usize,
     /// Each hole: where the text before it ends, which value, and at which
     /// nesting level it is written.
     holes: Vec<(usize, u32, usize)>,
@@ -68,8 +77,11 @@ impl Template {
             i = at + 9;
         }
         text.extend_from_slice(&written[i..]);
+        let len = text.len();
+        text.resize(len + SHORT, 0);
         Template {
             text,
+            len,
             holes,
             warnings,
             skip,
@@ -87,10 +99,10 @@ impl Template {
         id: &str,
         now: &str,
     ) {
-        out.reserve(self.text.len() + 1024);
+        out.reserve(self.len + 1024);
         let mut from = 0;
         for &(at, n, level) in &self.holes {
-            out.extend_from_slice(&self.text[from..at]);
+            self.put(out, from, at);
             from = at;
             match n {
                 HOLE_ID => write_str(out, id),
@@ -111,7 +123,26 @@ impl Template {
                 }
             }
         }
-        out.extend_from_slice(&self.text[from..]);
+        self.put(out, from, self.len);
+    }
+
+    /// Append the text `from..to`.
+    #[inline(always)]
+    fn put(&self, out: &mut Vec<u8>, from: usize, to: usize) {
+        let n = to - from;
+        if n <= SHORT {
+            if let Some(block) = self
+                .text
+                .get(from..from + SHORT)
+                .and_then(|b| <&[u8; SHORT]>::try_from(b).ok())
+            {
+                let end = out.len() + n;
+                out.extend_from_slice(block);
+                out.truncate(end);
+                return;
+            }
+        }
+        out.extend_from_slice(&self.text[from..to]);
     }
 }
 
@@ -177,7 +208,7 @@ mod tests {
         write_pretty(&mut written, &Val::Hole(HOLE_ID), 0);
         written.push(b'}');
         let t = Template::compile(&written, Vec::new(), false);
-        assert_eq!(t.text, b"{\"a\": , \"id\": }");
+        assert_eq!(&t.text[..t.len], b"{\"a\": , \"id\": }");
         let vals = [
             Val::Null,
             Val::Arr(vec![Val::Str("x".into()), Val::Str("é".into())]),
@@ -200,10 +231,40 @@ mod tests {
         );
     }
 
+    /// Pieces of text shorter and longer than the block copy, first, last
+    /// and between holes, come out exactly, after what the output held.
+    #[test]
+    fn text_pieces_of_every_length_are_copied_exactly() {
+        for first in [0, 1, 15, SHORT - 1, SHORT, SHORT + 1, 3 * SHORT] {
+            for last in [0, 1, SHORT - 1, SHORT, SHORT + 1, 2 * SHORT + 5] {
+                let piece =
+                    |n: usize, c: u8| -> Vec<u8> { (0..n).map(|i| c + (i % 7) as u8).collect() };
+                let mut written = piece(first, b'a');
+                let mut want = b"before".to_vec();
+                want.extend_from_slice(&written);
+                for (k, n) in [(0u32, 3usize), (1, SHORT), (2, 0), (3, SHORT + 2)] {
+                    write_pretty(&mut written, &Val::Hole(k), 1);
+                    want.extend_from_slice(format!("\"v{k}\"").as_bytes());
+                    let p = piece(n, b'k');
+                    written.extend_from_slice(&p);
+                    want.extend_from_slice(&p);
+                }
+                let tail = piece(last, b'A');
+                written.extend_from_slice(&tail);
+                want.extend_from_slice(&tail);
+                let t = Template::compile(&written, Vec::new(), false);
+                let vals: Vec<Val<'_>> = (0..4).map(|k| Val::Str(format!("v{k}").into())).collect();
+                let mut out = b"before".to_vec();
+                t.fill(&mut out, Format::Bundle, |n| vals.get(n), "i", "n");
+                assert_eq!(out, want, "first {first}, last {last}");
+            }
+        }
+    }
+
     #[test]
     fn a_cut_short_hole_stays_text() {
         let t = Template::compile(&[b'x', HOLE, 1, 2], Vec::new(), false);
-        assert_eq!(t.text, vec![b'x', HOLE, 1, 2]);
+        assert_eq!(t.text[..t.len], [b'x', HOLE, 1, 2]);
         assert!(t.holes.is_empty());
     }
 

@@ -211,6 +211,19 @@ static NEEDS_ESCAPE: [bool; 256] = {
     t
 };
 
+/// Drop a value that is no longer wanted, without a call to its drop glue
+/// when it owns nothing (a borrowed string, `null`, a boolean: most values
+/// an event drops).
+#[inline(always)]
+pub(crate) fn discard(v: Val<'_>) {
+    if matches!(v, Val::Str(Cow::Borrowed(_)) | Val::Null | Val::Bool(_)) {
+        // No memory to free: nothing leaks.
+        std::mem::forget(v);
+    } else {
+        drop(v);
+    }
+}
+
 /// A JSON string with Python's escaping: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`,
 /// `\f`, other controls and every non-ASCII character as `\uXXXX`.
 #[inline]
@@ -261,12 +274,26 @@ fn first_to_escape(bytes: &[u8]) -> Option<usize> {
     let at = |i: usize, flags: u64| (flags != 0).then(|| i + (flags.trailing_zeros() / 8) as usize);
     let n = bytes.len();
     if n < 8 {
-        // Padded with a byte that needs no escape.
-        let mut w = [b'a'; 8];
-        for (d, &b) in w.iter_mut().zip(bytes) {
-            *d = b;
+        // Not copied into a padded word: loading eight bytes right after
+        // storing them one by one stalls (store forwarding fails), and
+        // that stall was a quarter of writing an event's values.
+        if n < 4 {
+            return bytes.iter().position(|&b| NEEDS_ESCAPE[usize::from(b)]);
         }
-        return at(0, flagged(u64::from_le_bytes(w)));
+        // The first and the last four bytes (overlapping below eight), read
+        // from the string itself. A flag in the upper half is exact when
+        // the lower half has none (borrows only run upwards from a true one).
+        let half = |at: usize| {
+            bytes
+                .get(at..at + 4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map_or(0, u32::from_le_bytes)
+        };
+        let flags = flagged(u64::from(half(0)) | (u64::from(half(n - 4)) << 32));
+        return (flags != 0).then(|| match (flags.trailing_zeros() / 8) as usize {
+            j if j < 4 => j,
+            j => n + j - 8,
+        });
     }
     let mut i = 0;
     while let Some(x) = word_at(bytes, i) {
