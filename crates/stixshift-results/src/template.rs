@@ -30,20 +30,11 @@ const MAX_TEMPLATES: usize = 512;
 /// more than writing the event directly).
 const TRIAL_EVENTS: u64 = 256;
 
-/// Pieces of template text up to this long are copied as one fixed-size
-/// block (inline moves, then the output cut back to the piece's length)
-/// instead of a call to `memcpy` each: most pieces between two values are
-/// a key and its indentation, a few dozen bytes. The text is padded with
-/// this many bytes so that the block never runs past it.
-const SHORT: usize = 128;
-
 /// A written observed-data with its values left open.
 #[derive(Debug)]
 pub(crate) struct Template {
-    /// The text between the holes, then [`SHORT`] bytes of padding.
+    /// The text between the holes.
     text: Vec<u8>,
-    /// The end of the text (where the padding starts).
-    len: usize,
     /// Each hole: where the text before it ends, which value, and at which
     /// nesting level it is written.
     holes: Vec<(usize, u32, usize)>,
@@ -77,11 +68,8 @@ impl Template {
             i = at + 9;
         }
         text.extend_from_slice(&written[i..]);
-        let len = text.len();
-        text.resize(len + SHORT, 0);
         Template {
             text,
-            len,
             holes,
             warnings,
             skip,
@@ -99,10 +87,10 @@ impl Template {
         id: &str,
         now: &str,
     ) {
-        out.reserve(self.len + 1024);
+        out.reserve(self.text.len() + 1024);
         let mut from = 0;
         for &(at, n, level) in &self.holes {
-            self.put(out, from, at);
+            out.extend_from_slice(&self.text[from..at]);
             from = at;
             match n {
                 HOLE_ID => write_str(out, id),
@@ -123,26 +111,7 @@ impl Template {
                 }
             }
         }
-        self.put(out, from, self.len);
-    }
-
-    /// Append the text `from..to`.
-    #[inline(always)]
-    fn put(&self, out: &mut Vec<u8>, from: usize, to: usize) {
-        let n = to - from;
-        if n <= SHORT {
-            if let Some(block) = self
-                .text
-                .get(from..from + SHORT)
-                .and_then(|b| <&[u8; SHORT]>::try_from(b).ok())
-            {
-                let end = out.len() + n;
-                out.extend_from_slice(block);
-                out.truncate(end);
-                return;
-            }
-        }
-        out.extend_from_slice(&self.text[from..to]);
+        out.extend_from_slice(&self.text[from..]);
     }
 }
 
@@ -208,7 +177,7 @@ mod tests {
         write_pretty(&mut written, &Val::Hole(HOLE_ID), 0);
         written.push(b'}');
         let t = Template::compile(&written, Vec::new(), false);
-        assert_eq!(&t.text[..t.len], b"{\"a\": , \"id\": }");
+        assert_eq!(t.text, b"{\"a\": , \"id\": }");
         let vals = [
             Val::Null,
             Val::Arr(vec![Val::Str("x".into()), Val::Str("é".into())]),
@@ -231,10 +200,11 @@ mod tests {
         );
     }
 
-    /// Pieces of text shorter and longer than the block copy, first, last
-    /// and between holes, come out exactly, after what the output held.
+    /// Pieces of text of many lengths, first, last and between holes, come
+    /// out exactly, after what the output held.
     #[test]
     fn text_pieces_of_every_length_are_copied_exactly() {
+        const SHORT: usize = 128;
         for first in [0, 1, 15, SHORT - 1, SHORT, SHORT + 1, 3 * SHORT] {
             for last in [0, 1, SHORT - 1, SHORT, SHORT + 1, 2 * SHORT + 5] {
                 let piece =
@@ -264,7 +234,7 @@ mod tests {
     #[test]
     fn a_cut_short_hole_stays_text() {
         let t = Template::compile(&[b'x', HOLE, 1, 2], Vec::new(), false);
-        assert_eq!(t.text[..t.len], [b'x', HOLE, 1, 2]);
+        assert_eq!(t.text, [b'x', HOLE, 1, 2]);
         assert!(t.holes.is_empty());
     }
 
