@@ -3,7 +3,12 @@
 # events (examples/gen_events, deterministic):
 #   * stixshift: `stixshift translate sysdig results '<identity>' @FILE`
 #     (the release binary, whole process: start-up, reading, writing), on
-#     all CPUs (the default) and on one (STIXSHIFT_THREADS=1);
+#     all CPUs (the default) and on one (STIXSHIFT_THREADS=1); and, from the
+#     same runs, the time inside the process that STIXSHIFT_TIMING reports
+#     (options read to last byte written: reading and parsing the file
+#     included, exec and start-up not), the counterpart of the reference's
+#     in-process timer, which also leaves out interpreter start-up and
+#     loading the JSON;
 #   * the naive baseline: serde_json parsing the same file into a `Value` and
 #     writing it back pretty-printed (examples/serde_roundtrip);
 #   * the reference: stix-shifter 8.1.3's in-process `translate` call on the
@@ -54,18 +59,26 @@ id='{"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff",
 
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-# timed N CMD...: median elapsed seconds and median peak RSS (KiB) of N runs.
+# timed N CMD...: median elapsed seconds, median peak RSS (KiB) of N runs,
+# and the median of the in-process times the command reported on stderr
+# (stixshift's STIXSHIFT_TIMING line; "-" for commands without one).
 timed() {
     local n=$1 i
     shift
     : > "$work/times"
     for ((i = 0; i < n; i++)); do
         local t0=$EPOCHREALTIME
-        /usr/bin/time -f "%M" -o "$work/t" "$@" > /dev/null
+        STIXSHIFT_TIMING=1 /usr/bin/time -f "%M" -o "$work/t" "$@" > /dev/null 2> "$work/err"
         local t1=$EPOCHREALTIME
-        echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}') $(tail -1 "$work/t")" >> "$work/times"
+        local inproc
+        inproc=$(sed -n 's/^stixshift: translated [0-9]* events in \([0-9.]*\) s$/\1/p' "$work/err")
+        echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}') $(tail -1 "$work/t") ${inproc:--}" >> "$work/times"
     done
-    echo "$(awk '{print $1}' "$work/times" | median) $(awk '{print $2}' "$work/times" | median)"
+    local inproc_med=-
+    if ! grep -q -- ' -$' "$work/times"; then
+        inproc_med=$(awk '{print $3}' "$work/times" | median)
+    fi
+    echo "$(awk '{print $1}' "$work/times" | median) $(awk '{print $2}' "$work/times" | median) $inproc_med"
 }
 
 rate() { awk -v n="$1" -v s="$2" 'BEGIN {if (s < 0.0001) s = 0.0001; printf "%.0f", n / s}'; }
@@ -77,10 +90,11 @@ ref_rate_last=""
 for n in $sizes; do
     "$examples/gen_events" "$n" > "$work/ev.json"
     mb=$(awk -v b="$(stat -c %s "$work/ev.json")" 'BEGIN {printf "%.1f", b / 1048576}')
-    read -r ours_s ours_rss < <(timed "$runs" "$bin" translate sysdig results "$id" "@$work/ev.json")
-    read -r one_s one_rss < <(STIXSHIFT_THREADS=1 timed "$runs" "$bin" translate sysdig results "$id" "@$work/ev.json")
-    read -r serde_s serde_rss < <(timed "$runs" "$examples/serde_roundtrip" "$work/ev.json")
+    read -r ours_s ours_rss in_s < <(timed "$runs" "$bin" translate sysdig results "$id" "@$work/ev.json")
+    read -r one_s one_rss _ < <(STIXSHIFT_THREADS=1 timed "$runs" "$bin" translate sysdig results "$id" "@$work/ev.json")
+    read -r serde_s serde_rss _ < <(timed "$runs" "$examples/serde_roundtrip" "$work/ev.json")
     ours=$(rate "$n" "$ours_s")
+    inproc=$(rate "$n" "$in_s")
     one=$(rate "$n" "$one_s")
     serde=$(rate "$n" "$serde_s")
     if [ "$n" -le "$ref_max" ]; then
@@ -96,19 +110,22 @@ for n in $sizes; do
         ref_col="$ref_rate_last ($ref_s s, $(mib "$(median < "$work/refrsses")"))"
         rm -f "$work/refrsses"
         ratio_ref="$(ratio "$ours" "$ref_rate_last")"
+        ratio_in="$(ratio "$inproc" "$ref_rate_last")"
     elif [ -n "$ref_rate_last" ]; then
         ref_col="not run; extrapolated: $ref_rate_last"
         ratio_ref="$(ratio "$ours" "$ref_rate_last") (extrapolated)"
+        ratio_in="$(ratio "$inproc" "$ref_rate_last") (extrapolated)"
     else
         ref_col="not run"
         ratio_ref="-"
+        ratio_in="-"
     fi
-    rows+=("| $n | $mb | $ours ($ours_s s, $(mib "$ours_rss")) | $one ($one_s s, $(mib "$one_rss")) | $serde ($serde_s s, $(mib "$serde_rss")) | $ref_col | $ratio_ref | $(ratio "$ours" "$serde") |")
+    rows+=("| $n | $mb | $ours ($ours_s s, $(mib "$ours_rss")) | $inproc ($in_s s) | $one ($one_s s, $(mib "$one_rss")) | $serde ($serde_s s, $(mib "$serde_rss")) | $ref_col | $ratio_ref | $ratio_in | $(ratio "$ours" "$serde") |")
 done
 
 echo
 echo "Events/s (median seconds, median peak RSS); $(nproc) CPUs, $(uname -m), runs: $runs (reference: $ref_runs); stixshift binary: $BIN_KIND"
 echo
-echo "| events | input MB | stixshift translate (all CPUs) | stixshift, STIXSHIFT_THREADS=1 | serde_json Value round trip | stix-shifter 8.1.3 in-process | stixshift / stix-shifter | stixshift / serde_json |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| events | input MB | stixshift translate (all CPUs) | the same runs, in-process time | stixshift, STIXSHIFT_THREADS=1 | serde_json Value round trip | stix-shifter 8.1.3 in-process | stixshift / stix-shifter | in-process / stix-shifter | stixshift / serde_json |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"

@@ -37,3 +37,15 @@ pub fn threads() -> usize {
         .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or(0)
 }
+
+/// Set (to anything but `0` or empty): `translate … results` reports on
+/// stderr how long the translation took inside the process (from reading
+/// the options to the last byte written: start-up and argument parsing
+/// excluded), the counterpart of timing stix-shifter's in-process
+/// `translate` call.
+pub const STIXSHIFT_TIMING: &str = "STIXSHIFT_TIMING";
+
+/// Whether `STIXSHIFT_TIMING` asks for the timing line.
+pub fn timing() -> bool {
+    std::env::var(STIXSHIFT_TIMING).is_ok_and(|v| !v.is_empty() && v != "0")
+}

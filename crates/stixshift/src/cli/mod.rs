@@ -474,6 +474,7 @@ fn results(
     ndjson: bool,
     io: &mut Io<'_>,
 ) -> io::Result<i32> {
+    let started = std::time::Instant::now();
     let config = connector::results_config(options);
     let format = if ndjson {
         stixshift_results::Format::Ndjson
@@ -521,13 +522,23 @@ fn results(
             &mut warn,
         )
     };
-    let started = out.written > 0;
+    let wrote = out.written > 0;
     out.flush()?;
     drop(out);
     match result {
-        Ok(_) => Ok(EXIT_OK),
+        Ok(stats) => {
+            if crate::env::timing() {
+                writeln!(
+                    io.stderr,
+                    "stixshift: translated {} events in {:.6} s",
+                    stats.events,
+                    started.elapsed().as_secs_f64()
+                )?;
+            }
+            Ok(EXIT_OK)
+        }
         Err(stixshift_results::ResultsError::Io(e)) => Err(e),
-        Err(e) => fail_streamed(io, &Error::from(e), started),
+        Err(e) => fail_streamed(io, &Error::from(e), wrote),
     }
 }
 

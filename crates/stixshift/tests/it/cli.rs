@@ -359,3 +359,41 @@ fn results_error_after_output_began_goes_to_stderr() {
     assert_eq!(doc["code"], "results_translation_error");
     assert!(doc["error"].as_str().unwrap().contains("event 1"), "{doc}");
 }
+
+#[test]
+fn results_timing_line_only_when_asked() {
+    let (events, _) = results_example("R1");
+    let bin = env!("CARGO_BIN_EXE_stixshift");
+    let run = |timing: Option<&str>| {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args([
+            "translate",
+            "sysdig",
+            "results",
+            IDENTITY,
+            &events.to_string(),
+        ]);
+        cmd.env_remove("STIXSHIFT_TIMING");
+        if let Some(t) = timing {
+            cmd.env("STIXSHIFT_TIMING", t);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (plain, quiet) = run(None);
+    assert_eq!(quiet, "");
+    assert_eq!(run(Some("0")).1, "");
+    let (timed, line) = run(Some("1"));
+    // The bundle is the same; the line counts the events and gives seconds.
+    assert_eq!(scrub(json_doc(&timed)), scrub(json_doc(&plain)));
+    let n = events.as_array().unwrap().len();
+    let rest = line
+        .strip_prefix(&format!("stixshift: translated {n} events in "))
+        .unwrap_or_else(|| panic!("{line}"));
+    let secs: f64 = rest.trim_end().strip_suffix(" s").unwrap().parse().unwrap();
+    assert!(secs > 0.0 && secs < 60.0, "{secs}");
+}
