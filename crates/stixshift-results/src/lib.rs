@@ -45,7 +45,7 @@ pub use env::{Env, FixedEnv, SystemEnv};
 pub use error::{ResultsError, Warning};
 pub use mapping::default_to_stix_map;
 pub use preprocess::preprocess_event;
-pub use readahead::{Block, Blocks, Plain, ReadAhead};
+pub use readahead::{open_file, Block, Blocks, Plain, ReadAhead};
 pub use reader::{
     render_json_with_warnings, render_texts_with_warnings, render_values_with_warnings,
     translate_blocks, translate_reader, translate_values, MAX_EVENT_BYTES,

@@ -176,10 +176,38 @@ impl PartOut {
     }
 }
 
+/// Take jobs `0..jobs` (the next one from `next`) until none is left,
+/// each translated by `w` into a buffer from `pool`; the outputs with
+/// their job numbers.
+fn take_jobs(
+    next: &AtomicUsize,
+    jobs: usize,
+    pool: &Mutex<Vec<Vec<u8>>>,
+    w: &mut Worker,
+    job: impl Fn(usize, &mut Worker) -> PartOut,
+) -> Vec<(usize, PartOut)> {
+    let mut done = Vec::new();
+    loop {
+        let k = next.fetch_add(1, Ordering::Relaxed);
+        if k >= jobs {
+            return done;
+        }
+        w.set_buffer(
+            pool.lock()
+                .map(|mut s| s.pop().unwrap_or_default())
+                .unwrap_or_default(),
+        );
+        let mut out = job(k, w);
+        (out.buf, out.stats) = w.take_output();
+        done.push((k, out));
+    }
+}
+
 /// Run jobs `0..jobs` on the workers (the first on this thread), each
 /// worker taking the next job when it is done with one; each job's output
 /// is taken from its worker into the job's [`PartOut`], in buffers from
-/// `spare`.
+/// `spare`. For jobs on borrowed data (a page's events): the other threads
+/// are started for these jobs and end with them.
 fn run_jobs(
     workers: &mut [Worker],
     jobs: usize,
@@ -188,23 +216,7 @@ fn run_jobs(
 ) -> Vec<PartOut> {
     let next = AtomicUsize::new(0);
     let pool = Mutex::new(std::mem::take(spare));
-    let work = |w: &mut Worker| {
-        let mut done = Vec::new();
-        loop {
-            let k = next.fetch_add(1, Ordering::Relaxed);
-            if k >= jobs {
-                return done;
-            }
-            w.set_buffer(
-                pool.lock()
-                    .map(|mut s| s.pop().unwrap_or_default())
-                    .unwrap_or_default(),
-            );
-            let mut out = job(k, w);
-            (out.buf, out.stats) = w.take_output();
-            done.push((k, out));
-        }
-    };
+    let work = |w: &mut Worker| take_jobs(&next, jobs, &pool, w, &job);
     let work = &work;
     let mut all: Vec<(usize, PartOut)> = std::thread::scope(|s| {
         let mut iter = workers.iter_mut();
@@ -221,6 +233,84 @@ fn run_jobs(
     all.into_iter().map(|(_, o)| o).collect()
 }
 
+/// One window's parts, shared by the threads translating them.
+struct Window {
+    /// The input block (moved out of the reader for the window's time).
+    text: String,
+    /// The window in `text`.
+    range: std::ops::Range<usize>,
+    /// Where the parts probably start, relative to the window.
+    starts: Vec<usize>,
+    /// The next part to take.
+    next: AtomicUsize,
+    /// Output buffers.
+    pool: Mutex<Vec<Vec<u8>>>,
+}
+
+impl Window {
+    fn work(&self, w: &mut Worker) -> Vec<(usize, PartOut)> {
+        let window = self.text.get(self.range.clone()).unwrap_or("");
+        take_jobs(&self.next, self.starts.len(), &self.pool, w, |k, w| {
+            run_part(w, window, &self.starts, k)
+        })
+    }
+}
+
+/// A job for a helper thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// What a helper hands back: its worker and its parts, or the panic that
+/// stopped it.
+type Done = (Worker, std::thread::Result<Vec<(usize, PartOut)>>);
+
+/// Threads kept for a writer's lifetime to translate windows with it.
+/// Threads started for each window began late: the system put a new thread
+/// on the CPU of the thread starting it, where it waited until that thread
+/// blocked, about every other window (10,000 events: 1.5 to 2 ms of a
+/// 1.6 ms window, in half of the windows). A waiting thread woken by a
+/// channel is put on an idle CPU.
+#[derive(Default)]
+pub(crate) struct Helpers {
+    threads: Vec<(std::sync::mpsc::Sender<Job>, std::thread::JoinHandle<()>)>,
+}
+
+impl Helpers {
+    /// At least `n` threads; `false` if they cannot be started.
+    fn ensure(&mut self, n: usize) -> bool {
+        while self.threads.len() < n {
+            let (tx, rx) = std::sync::mpsc::channel::<Job>();
+            let started = std::thread::Builder::new()
+                .name("stixshift-translate".into())
+                .spawn(move || {
+                    for job in rx {
+                        job();
+                    }
+                });
+            match started {
+                Ok(h) => self.threads.push((tx, h)),
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Run `job` on helper `i`, or on this thread if that one has ended.
+    fn run(&self, i: usize, job: Job) {
+        if let Err(std::sync::mpsc::SendError(job)) = self.threads[i].0.send(job) {
+            job();
+        }
+    }
+}
+
+impl Drop for Helpers {
+    fn drop(&mut self) {
+        for (tx, h) in self.threads.drain(..) {
+            drop(tx);
+            let _ = h.join();
+        }
+    }
+}
+
 impl<W: Write, E: Env> BundleWriter<W, E> {
     /// Write a part's output after what is written, count its events, and
     /// return its warnings numbered in this writer, with the number of
@@ -235,18 +325,26 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
         Ok((warnings, base))
     }
 
-    /// Translate the events at the start of `window` (which starts at an
-    /// array element's `{`), as many as can be done in parallel, and write
-    /// them in order. Returns the bytes taken (up to the end of the last
-    /// event translated, before its separator) and the number of events;
-    /// `(0, 0)` leaves everything to the one-event path (a window too small
-    /// to split, or a first event the fast path does not take).
+    /// Translate the events at the start of the window `range` of `text`
+    /// (which starts at an array element's `{`), as many as can be done in
+    /// parallel, and write them in order. Returns the bytes taken (up to the
+    /// end of the last event translated, before its separator) and the
+    /// number of events; `(0, 0)` leaves everything to the one-event path
+    /// (a window too small to split, or a first event the fast path does
+    /// not take). `text` is lent to the helper threads and given back.
+    /// This thread runs `meanwhile` (reading the next input block) once
+    /// the helpers have their parts, before it takes a part itself.
     pub(crate) fn write_window(
         &mut self,
-        window: &str,
+        text: &mut String,
+        range: std::ops::Range<usize>,
+        meanwhile: &mut dyn FnMut(),
         on_warning: &mut dyn FnMut(&Warning),
     ) -> Result<(usize, usize), ResultsError> {
         let threads = self.threads();
+        let Some(window) = text.get(range.clone()) else {
+            return Ok((0, 0));
+        };
         let min_part =
             (self.batch_bytes() / (2 * threads * PARTS_PER_THREAD)).clamp(256, MIN_PART_BYTES);
         let parts = (threads * PARTS_PER_THREAD).min(window.len() / min_part);
@@ -254,20 +352,70 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             return Ok((0, 0));
         }
         let starts = cut_points(window.as_bytes(), parts);
-        if starts.len() < 2 {
+        if starts.len() < 2 || !self.helpers.ensure(threads - 1) {
             return Ok((0, 0));
         }
-        let Some((mut workers, mut spare)) = self.take_workers(threads) else {
+        let Some((mut workers, spare)) = self.take_workers(threads) else {
             return Ok((0, 0));
         };
-        let mut outs = run_jobs(&mut workers, starts.len(), &mut spare, |k, w| {
-            run_part(w, window, &starts, k)
+        let task = std::sync::Arc::new(Window {
+            text: std::mem::take(text),
+            range,
+            starts,
+            next: AtomicUsize::new(0),
+            pool: Mutex::new(spare),
         });
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<Done>();
+        let mut mine = workers.pop();
+        let helpers = workers.len();
+        for (i, mut w) in workers.drain(..).enumerate() {
+            let task = task.clone();
+            let done = done_tx.clone();
+            self.helpers.run(
+                i,
+                Box::new(move || {
+                    let parts = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        task.work(&mut w)
+                    }));
+                    // The window is given back once every helper let go of it.
+                    drop(task);
+                    let _ = done.send((w, parts));
+                }),
+            );
+        }
+        drop(done_tx);
+        meanwhile();
+        let mut all = mine.as_mut().map(|w| task.work(w)).unwrap_or_default();
+        workers.extend(mine);
+        for _ in 0..helpers {
+            // Each job sends once, unless its thread is gone (then it ran here).
+            let Ok((w, parts)) = done_rx.recv() else {
+                break;
+            };
+            workers.push(w);
+            all.extend(parts.unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        let mut spare = match std::sync::Arc::try_unwrap(task) {
+            Ok(task) => {
+                *text = task.text;
+                task.pool.into_inner().unwrap_or_default()
+            }
+            // Not reached (every helper has answered): copy the text back.
+            Err(task) => {
+                text.clone_from(&task.text);
+                Vec::new()
+            }
+        };
+        all.sort_unstable_by_key(|(k, _)| *k);
+        let mut outs: Vec<PartOut> = all.into_iter().map(|(_, o)| o).collect();
         let (mut taken, mut events) = (0, 0);
         let mut k = 0;
         let result = loop {
-            let done = outs[k].stats.events;
-            match self.merge_part(&mut outs[k]) {
+            let Some(out) = outs.get_mut(k) else {
+                break Ok((taken, events));
+            };
+            let done = out.stats.events;
+            match self.merge_part(out) {
                 Ok((warnings, _)) => warnings.iter().for_each(&mut *on_warning),
                 Err(e) => break Err(e),
             }
@@ -275,10 +423,10 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 self.count_parallel(done);
             }
             events += done;
-            if let Some(end) = outs[k].last_end {
+            if let Some(end) = out.last_end {
                 taken = end;
             }
-            match outs[k].landed {
+            match out.landed {
                 Some(j) => k = j,
                 None => break Ok((taken, events)),
             }
@@ -431,7 +579,10 @@ mod tests {
             )
             .unwrap();
             let (taken, done) = if threads > 1 {
-                w.write_window(&window, &mut |_| {}).unwrap()
+                let mut text = window.clone();
+                let all = 0..text.len();
+                w.write_window(&mut text, all, &mut || {}, &mut |_| {})
+                    .unwrap()
             } else {
                 for e in &events {
                     w.write_event_json(e).unwrap();
@@ -464,6 +615,67 @@ mod tests {
         assert_eq!(two.1, 40);
         assert_eq!((one.0, one.1), (two.0, two.1));
         assert!(one.2 == two.2, "outputs differ");
+    }
+
+    /// A writer's helper threads are started once and translate window
+    /// after window; the text lent to them comes back unchanged, and what
+    /// is to be done meanwhile is done once per window.
+    #[test]
+    fn helpers_are_kept_and_the_text_comes_back() {
+        let events: Vec<String> = (0..64)
+            .map(|i| format!(r#"{{"id":"ev{i}","content":{{"fields":{{"proc.name":"p{i}"}}}}}}"#))
+            .collect();
+        // A gap before the window, as in the reader's blocks.
+        let gap = 100;
+        let text0 = format!("{}{}]", " ".repeat(gap), events.join(","));
+        let identity = serde_json::json!({"type": "identity", "id": "identity--x", "name": "n"});
+        let config = crate::writer::Config {
+            threads: 3,
+            batch_bytes: 4096,
+            ..crate::writer::Config::default()
+        };
+        let mut out = Vec::new();
+        let mut w = BundleWriter::new(
+            &mut out,
+            &identity,
+            &config,
+            crate::env::SystemEnv,
+            crate::writer::Format::Ndjson,
+        )
+        .unwrap();
+        let mut meanwhile = 0;
+        let mut first_threads = None;
+        for _ in 0..3 {
+            let mut text = text0.clone();
+            let range = gap..text.len();
+            let (taken, done) = w
+                .write_window(&mut text, range, &mut || meanwhile += 1, &mut |_| {})
+                .unwrap();
+            assert!(text == text0, "the text changed");
+            assert_eq!((taken, done), (text0.len() - gap - 1, 64));
+            let ids: Vec<_> = w
+                .helpers
+                .threads
+                .iter()
+                .map(|(_, h)| h.thread().id())
+                .collect();
+            assert_eq!(ids.len(), 2);
+            assert_eq!(*first_threads.get_or_insert(ids.clone()), ids);
+        }
+        assert_eq!(meanwhile, 3);
+        w.finish().unwrap();
+        let lines: Vec<String> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["objects"]["0"]["name"].as_str().unwrap_or("").to_owned()
+            })
+            .collect();
+        let want: Vec<String> = (0..3)
+            .flat_map(|_| (0..64).map(|i| format!("p{i}")))
+            .collect();
+        assert_eq!(lines, want);
     }
 
     #[test]

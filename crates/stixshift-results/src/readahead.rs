@@ -50,6 +50,13 @@ pub trait Blocks: sealed::Sealed {
     fn size(&self) -> Option<u64> {
         None
     }
+
+    /// Read the next block now, on the calling thread, unless one is
+    /// waiting already: [`next_block`](Self::next_block) then hands it out
+    /// without reading. The translator calls this while other threads work
+    /// on the current batch. Sources that read on a thread of their own
+    /// ignore it.
+    fn prefetch(&mut self) {}
 }
 
 impl<R> sealed::Sealed for Plain<R> {}
@@ -67,6 +74,10 @@ impl<B: Blocks + ?Sized> Blocks for Box<B> {
 
     fn size(&self) -> Option<u64> {
         (**self).size()
+    }
+
+    fn prefetch(&mut self) {
+        (**self).prefetch();
     }
 }
 
@@ -195,6 +206,9 @@ impl<R: Read> Filler<R> {
 pub struct Plain<R> {
     filler: Filler<R>,
     spare: Option<Vec<u8>>,
+    /// A block read by [`Blocks::prefetch`], not handed out yet.
+    ahead: Option<io::Result<Option<Block>>>,
+    size: Option<u64>,
 }
 
 impl<R: Read> Plain<R> {
@@ -207,19 +221,71 @@ impl<R: Read> Plain<R> {
         Plain {
             filler: Filler::new(r, block.max(1)),
             spare: None,
+            ahead: None,
+            size: None,
         }
+    }
+
+    fn read_block(&mut self) -> io::Result<Option<Block>> {
+        let v = self.spare.take().unwrap_or_default();
+        self.filler.fill(v)
+    }
+}
+
+impl Plain<std::fs::File> {
+    /// A file in blocks of one batch, read on the translating thread between
+    /// batches or by [`Blocks::prefetch`] while other threads translate: the
+    /// source for translating on several threads, where a reading thread of
+    /// its own would compete with them for the CPUs ([`open_file`]).
+    pub fn of_file(f: std::fs::File) -> Plain<std::fs::File> {
+        let size = file_size(&f);
+        let mut p = Plain::with_block(f, crate::writer::DEFAULT_BATCH_BYTES);
+        p.size = size;
+        p
     }
 }
 
 impl<R: Read> Blocks for Plain<R> {
     fn next_block(&mut self) -> io::Result<Option<Block>> {
-        let v = self.spare.take().unwrap_or_default();
-        self.filler.fill(v)
+        match self.ahead.take() {
+            Some(b) => b,
+            None => self.read_block(),
+        }
     }
 
     fn recycle(&mut self, buf: Vec<u8>) {
         self.spare = Some(buf);
     }
+
+    fn size(&self) -> Option<u64> {
+        self.size
+    }
+
+    fn prefetch(&mut self) {
+        if self.ahead.is_none() {
+            self.ahead = Some(self.read_block());
+        }
+    }
+}
+
+/// The length of a regular file (`None` for pipes and devices).
+fn file_size(f: &std::fs::File) -> Option<u64> {
+    f.metadata()
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len())
+}
+
+/// The blocks of a file for a translation with `config`: read between
+/// batches on the translating thread ([`Plain::of_file`]) when several
+/// threads translate, else ahead on a thread of its own ([`ReadAhead`]),
+/// which then has a CPU to itself.
+pub fn open_file(f: std::fs::File, config: &crate::Config) -> io::Result<Box<dyn Blocks + Send>> {
+    Ok(if config.threads_used() > 1 {
+        Box::new(Plain::of_file(f))
+    } else {
+        Box::new(ReadAhead::of_file(f)?)
+    })
 }
 
 /// Blocks read ahead by a thread of its own. Dropping it stops the thread
@@ -243,11 +309,7 @@ impl ReadAhead {
     /// that is read, not a whole block (on 100,000 events the first 15 ms
     /// had only the reading thread running).
     pub fn of_file(f: std::fs::File) -> io::Result<ReadAhead> {
-        let size = f
-            .metadata()
-            .ok()
-            .filter(std::fs::Metadata::is_file)
-            .map(|m| m.len());
+        let size = file_size(&f);
         Self::start(f, BLOCK, Some(crate::writer::DEFAULT_BATCH_BYTES), size)
     }
 
@@ -391,6 +453,48 @@ mod tests {
         }
     }
 
+    /// Reading the next block ahead of asking for it, once or more, changes
+    /// nothing: every byte in order, an error after the bytes before it.
+    #[test]
+    fn prefetched_blocks_come_in_order() {
+        /// Prefetches `n` times before each block.
+        struct Eager<B>(B, usize);
+        impl<B> sealed::Sealed for Eager<B> {}
+        impl<B: Blocks> Blocks for Eager<B> {
+            fn next_block(&mut self) -> io::Result<Option<Block>> {
+                for _ in 0..self.1 {
+                    self.0.prefetch();
+                }
+                self.0.next_block()
+            }
+            fn recycle(&mut self, buf: Vec<u8>) {
+                self.0.recycle(buf);
+            }
+        }
+        let trickle = |data: &[u8], fail_at| Trickle {
+            data: data.to_vec(),
+            pos: 0,
+            fail_at,
+        };
+        let block = 1000;
+        for n in [1, 2] {
+            for len in [0, 1, block, 3 * block + 17] {
+                let data: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                let (text, raw, err, blocks) =
+                    drain(Eager(Plain::with_block(trickle(&data, None), block), n));
+                assert!(err.is_none() && raw.is_empty());
+                assert!(text == data, "len {len}");
+                assert_eq!(blocks, len.div_ceil(block), "len {len}");
+            }
+            let (text, _, err, _) = drain(Eager(
+                Plain::with_block(trickle(&[b'x'; 5000], Some(3000)), 7 * 150),
+                n,
+            ));
+            assert_eq!(err.unwrap().to_string(), "disk on fire");
+            assert_eq!(text.len(), 3003);
+        }
+    }
+
     /// A file: its length known before reading, its first block one batch,
     /// the next ones whole blocks, every byte in order.
     #[test]
@@ -410,9 +514,20 @@ mod tests {
             text.extend_from_slice(&s.as_bytes()[GAP..]);
             r.recycle(s.into_bytes());
         }
-        std::fs::remove_file(&path).unwrap();
         assert!(text == data);
         assert_eq!(sizes, [batch, BLOCK, 2 * batch + 5]);
+        // Read in line: the same size, and blocks of one batch.
+        let mut p = Plain::of_file(std::fs::File::open(&path).unwrap());
+        assert_eq!(p.size(), Some(data.len() as u64));
+        let (mut sizes, mut text) = (Vec::new(), Vec::new());
+        while let Some(Block::Text(s)) = p.next_block().unwrap() {
+            sizes.push(s.len() - GAP);
+            text.extend_from_slice(&s.as_bytes()[GAP..]);
+            p.recycle(s.into_bytes());
+        }
+        std::fs::remove_file(&path).unwrap();
+        assert!(text == data);
+        assert_eq!(sizes, [batch, batch, batch, batch, batch, batch, batch, 5]);
         // Not a file: no size.
         assert_eq!(ReadAhead::new(&b"[]"[..]).unwrap().size(), None);
     }

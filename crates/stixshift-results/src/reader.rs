@@ -405,15 +405,18 @@ fn read_events<B: Blocks, W: Write, E: Env>(
             if first || sc.r.window().len() < batch.min(GAP) {
                 sc.r.fill_to(if first { batch * SMALL_BATCHES } else { batch })?;
             }
-            let whole = sc.r.window();
-            let small =
-                index == 0 && known.unwrap_or(sc.r.eof && whole.len() < batch * SMALL_BATCHES);
+            let small = index == 0
+                && known.unwrap_or(sc.r.eof && sc.r.window().len() < batch * SMALL_BATCHES);
+            // The window borrows the text, the next block's read the source.
+            let Input { text, pos, src, .. } = &mut sc.r;
+            let whole = text.get(*pos..).unwrap_or("");
             // One batch at a time, whatever the block holds.
-            let window = &whole[..whole.floor_char_boundary(batch)];
+            let window_len = whole.floor_char_boundary(batch);
             let (used, done) = if small {
                 (0, 0)
             } else {
-                writer.write_window(window, on_warning)?
+                let range = *pos..*pos + window_len;
+                writer.write_window(text, range, &mut || src.prefetch(), on_warning)?
             };
             if done > 0 {
                 sc.r.consume(used);
@@ -432,7 +435,7 @@ fn read_events<B: Blocks, W: Write, E: Env>(
             one_by_one_until = if small {
                 u64::MAX
             } else {
-                sc.offset + window.len() as u64
+                sc.offset + window_len as u64
             };
         }
         // Fast path: parse the event in place in the input buffer.

@@ -63,6 +63,19 @@ pub struct Config {
     pub templates: bool,
 }
 
+impl Config {
+    /// The threads a translation with these settings uses (for an
+    /// environment that can fork, as the system one does): `threads`, all
+    /// available CPUs for 0, one for STIX 2.1.
+    pub fn threads_used(&self) -> usize {
+        match self.threads {
+            _ if self.stix_2_1 => 1,
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -154,6 +167,8 @@ pub struct BundleWriter<W: Write, E: Env> {
     batch_bytes: usize,
     /// Workers kept between batches (their pools reused).
     workers: Vec<Worker>,
+    /// Threads kept between windows of a JSON array being read.
+    pub(crate) helpers: crate::parallel::Helpers,
     /// Output buffers of parts, kept between batches.
     spare: Vec<Vec<u8>>,
     /// STIX 2.0 observed-data templates by the operations that make them.
@@ -280,10 +295,10 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             },
         };
         let bundle_id = format!("bundle--{}", env.uuid4());
-        let threads = match config.threads {
-            _ if config.stix_2_1 || env.fork().is_none() => 1,
-            0 => std::thread::available_parallelism().map_or(1, usize::from),
-            n => n,
+        let threads = if env.fork().is_none() {
+            1
+        } else {
+            config.threads_used()
         };
         Ok(BundleWriter {
             out,
@@ -303,6 +318,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
             threads,
             batch_bytes: config.batch_bytes.max(1),
             workers: Vec::new(),
+            helpers: crate::parallel::Helpers::default(),
             spare: Vec::new(),
             templates: Templates::default(),
             key_memo: KeyMemo::default(),
@@ -346,6 +362,7 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
                 threads: 1,
                 batch_bytes: self.batch_bytes,
                 workers: Vec::new(),
+                helpers: crate::parallel::Helpers::default(),
                 spare: Vec::new(),
                 templates: Templates::default(),
                 key_memo: KeyMemo::default(),

@@ -491,8 +491,8 @@ fn results(
     };
     let env = stixshift_results::SystemEnv;
     let result = if let Some(path) = events.strip_prefix('@') {
-        // Read ahead on a thread of its own: the read calls overlap translating.
-        match std::fs::File::open(path).and_then(stixshift_results::ReadAhead::of_file) {
+        // The read calls overlap translating (stixshift_results::open_file).
+        match std::fs::File::open(path).and_then(|f| stixshift_results::open_file(f, &config)) {
             Ok(f) => stixshift_results::translate_blocks(
                 identity, f, &config, env, &mut out, format, &mut warn,
             ),
