@@ -233,13 +233,14 @@ impl<R: Read> Plain<R> {
 }
 
 impl Plain<std::fs::File> {
-    /// A file in blocks of one batch, read on the translating thread between
-    /// batches or by [`Blocks::prefetch`] while other threads translate: the
-    /// source for translating on several threads, where a reading thread of
-    /// its own would compete with them for the CPUs ([`open_file`]).
-    pub fn of_file(f: std::fs::File) -> Plain<std::fs::File> {
+    /// A file in blocks of `block` bytes (a batch), read on the translating
+    /// thread between batches or by [`Blocks::prefetch`] while other threads
+    /// translate: the source for translating on several threads, where a
+    /// reading thread of its own would compete with them for the CPUs
+    /// ([`open_file`]).
+    pub fn of_file(f: std::fs::File, block: usize) -> Plain<std::fs::File> {
         let size = file_size(&f);
-        let mut p = Plain::with_block(f, crate::writer::DEFAULT_BATCH_BYTES);
+        let mut p = Plain::with_block(f, block);
         p.size = size;
         p
     }
@@ -276,13 +277,13 @@ fn file_size(f: &std::fs::File) -> Option<u64> {
         .map(|m| m.len())
 }
 
-/// The blocks of a file for a translation with `config`: read between
-/// batches on the translating thread ([`Plain::of_file`]) when several
+/// The blocks of a file for a translation with `config`: read a batch at a
+/// time on the translating thread ([`Plain::of_file`]) when several
 /// threads translate, else ahead on a thread of its own ([`ReadAhead`]),
 /// which then has a CPU to itself.
 pub fn open_file(f: std::fs::File, config: &crate::Config) -> io::Result<Box<dyn Blocks + Send>> {
     Ok(if config.threads_used() > 1 {
-        Box::new(Plain::of_file(f))
+        Box::new(Plain::of_file(f, config.batch_bytes))
     } else {
         Box::new(ReadAhead::of_file(f)?)
     })
@@ -517,7 +518,7 @@ mod tests {
         assert!(text == data);
         assert_eq!(sizes, [batch, BLOCK, 2 * batch + 5]);
         // Read in line: the same size, and blocks of one batch.
-        let mut p = Plain::of_file(std::fs::File::open(&path).unwrap());
+        let mut p = Plain::of_file(std::fs::File::open(&path).unwrap(), batch);
         assert_eq!(p.size(), Some(data.len() as u64));
         let (mut sizes, mut text) = (Vec::new(), Vec::new());
         while let Some(Block::Text(s)) = p.next_block().unwrap() {
