@@ -277,13 +277,27 @@ fn file_size(f: &std::fs::File) -> Option<u64> {
         .map(|m| m.len())
 }
 
+/// Blocks of a file translated on one thread because it is small (fewer
+/// than [`crate::reader::SMALL_BATCHES`] batches).
+const SMALL_FILE_BLOCK: usize = 256 << 10;
+
 /// The blocks of a file for a translation with `config`: read a batch at a
 /// time on the translating thread ([`Plain::of_file`]) when several
 /// threads translate, else ahead on a thread of its own ([`ReadAhead`]),
-/// which then has a CPU to itself.
+/// which then has a CPU to itself. A file too small for several threads is
+/// read in line in smaller blocks: two buffers take turns, and fresh memory
+/// costs a page fault per 4 KiB.
 pub fn open_file(f: std::fs::File, config: &crate::Config) -> io::Result<Box<dyn Blocks + Send>> {
-    Ok(if config.threads_used() > 1 {
-        Box::new(Plain::of_file(f, config.batch_bytes))
+    let batch = config.batch_bytes.max(1);
+    let small = file_size(&f)
+        .is_some_and(|n| n < (batch.saturating_mul(crate::reader::SMALL_BATCHES)) as u64);
+    Ok(if config.threads_used() > 1 || small {
+        let block = if small {
+            SMALL_FILE_BLOCK.min(batch)
+        } else {
+            batch
+        };
+        Box::new(Plain::of_file(f, block))
     } else {
         Box::new(ReadAhead::of_file(f)?)
     })
@@ -531,6 +545,45 @@ mod tests {
         assert_eq!(sizes, [batch, batch, batch, batch, batch, batch, batch, 5]);
         // Not a file: no size.
         assert_eq!(ReadAhead::new(&b"[]"[..]).unwrap().size(), None);
+    }
+
+    /// `open_file`: a small file in small blocks read in line; a large one
+    /// a batch at a time in line for several threads, else read ahead (a
+    /// first block of one batch, then whole blocks).
+    #[test]
+    fn open_file_picks_blocks_by_size_and_threads() {
+        let batch = crate::writer::DEFAULT_BATCH_BYTES;
+        let sizes_of = |len: usize, threads: usize| {
+            let data: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let path = std::env::temp_dir().join(format!(
+                "stixshift-open-{}-{len}-{threads}",
+                std::process::id()
+            ));
+            std::fs::write(&path, &data).unwrap();
+            let config = crate::Config {
+                threads,
+                ..crate::Config::default()
+            };
+            let mut b = open_file(std::fs::File::open(&path).unwrap(), &config).unwrap();
+            assert_eq!(b.size(), Some(len as u64));
+            let (mut sizes, mut text) = (Vec::new(), Vec::new());
+            while let Some(Block::Text(s)) = b.next_block().unwrap() {
+                sizes.push(s.len() - GAP);
+                text.extend_from_slice(&s.as_bytes()[GAP..]);
+                b.recycle(s.into_bytes());
+            }
+            std::fs::remove_file(&path).unwrap();
+            assert!(text == data);
+            sizes
+        };
+        let small = SMALL_FILE_BLOCK + 5;
+        assert_eq!(sizes_of(small, 2), [SMALL_FILE_BLOCK, 5]);
+        assert_eq!(sizes_of(small, 1), [SMALL_FILE_BLOCK, 5]);
+        let large = crate::reader::SMALL_BATCHES * batch + 5;
+        assert_eq!(sizes_of(large, 2), [batch, batch, batch, batch, 5]);
+        // Read ahead: one batch, then the rest (less than a whole block).
+        assert!(large - batch < BLOCK);
+        assert_eq!(sizes_of(large, 1), [batch, large - batch]);
     }
 
     #[test]

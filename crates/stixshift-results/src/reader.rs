@@ -355,7 +355,7 @@ pub fn translate_blocks<B: Blocks, W: Write, E: Env>(
 
 /// An input of fewer batches than this, all read at the start, is translated
 /// on one thread.
-const SMALL_BATCHES: usize = 4;
+pub(crate) const SMALL_BATCHES: usize = 4;
 
 /// The elements of the array, after its `[`, and what follows the `]`.
 fn read_events<B: Blocks, W: Write, E: Env>(
@@ -388,6 +388,18 @@ fn read_events<B: Blocks, W: Write, E: Env>(
             }
             Some(b'{') => {}
             Some(_) => slow = true,
+        }
+        // A file small enough for one thread, known by its length: read as
+        // the events need it (growing the window to a batch first copied
+        // several blocks together: 2,000 events, 13 ms instead of 9.5).
+        if index == 0
+            && sc
+                .r
+                .src
+                .size()
+                .is_some_and(|n| n < (writer.batch_bytes().saturating_mul(SMALL_BATCHES)) as u64)
+        {
+            one_by_one_until = u64::MAX;
         }
         // Many events at once on several threads, as far as they go.
         if !slow && writer.threads() > 1 && sc.offset >= one_by_one_until {
