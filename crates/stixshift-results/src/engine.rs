@@ -484,6 +484,7 @@ impl<'m, 'de> Ctx<'m, 'de> {
         }
         // The item's parts: an `Item` is made only for a deferred key.
         self.apply(kind_item, key, path, &mut val, ord);
+        crate::value::discard(val);
     }
 
     /// What a value of a key with the map entries `mapped` is: mapped, or
@@ -607,12 +608,14 @@ impl<'m, 'de> Ctx<'m, 'de> {
                 && e.transformer != Some(Transformer::TimestampConversion)
                 && !v.as_str().is_some_and(timestamp::is_stix_timestamp)
             {
+                crate::value::discard(v);
                 return;
             }
             self.ops.push(Op::Map(e, v));
             return;
         };
         if e.refs.is_some() {
+            crate::value::discard(v);
             self.ops.push(Op::Map(e, Val::Null));
             return;
         }
@@ -667,6 +670,7 @@ fn push_synthetic<'m, 'de>(
     if let Some((kind, ord)) = ctx.admit(mapped) {
         let mut val = val;
         ctx.apply(kind, Cow::Borrowed(key), path, &mut val, ord);
+        crate::value::discard(val);
     }
 }
 
@@ -902,6 +906,7 @@ impl Engine {
                 mut val,
             } = d.item;
             ctx.apply(kind, key, path, &mut val, d.ord);
+            crate::value::discard(val);
             ops.splice(d.at_op..d.at_op, ctx.ops.drain(..));
         }
         let mut warnings = ctx.warnings;

@@ -212,11 +212,17 @@ static NEEDS_ESCAPE: [bool; 256] = {
 };
 
 /// Drop a value that is no longer wanted, without a call to its drop glue
-/// when it owns nothing (a borrowed string, `null`, a boolean: most values
-/// an event drops).
+/// when it owns nothing (a borrowed string, `null`, a boolean, a number
+/// unless numbers own text: most values an event drops).
 #[inline(always)]
 pub(crate) fn discard(v: Val<'_>) {
-    if matches!(v, Val::Str(Cow::Borrowed(_)) | Val::Null | Val::Bool(_)) {
+    let owns_nothing = match v {
+        Val::Str(Cow::Borrowed(_)) | Val::Null | Val::Bool(_) | Val::Hole(_) => true,
+        // serde_json's `arbitrary_precision` keeps a number's text.
+        Val::Num(_) => !std::mem::needs_drop::<Number>(),
+        _ => false,
+    };
+    if owns_nothing {
         // No memory to free: nothing leaks.
         std::mem::forget(v);
     } else {
