@@ -14,7 +14,8 @@
 #   * the reference: stix-shifter 8.1.3's in-process `translate` call on the
 #     parsed events (bench/ref_translate.py; its own timer, JSON loading
 #     excluded, as its CLI parses the events before calling translate).
-# Output goes to /dev/null. Times are medians of RUNS runs (reference: REF_RUNS),
+# Output goes to /dev/null. Times are medians of RUNS runs (reference: REF_RUNS;
+# the Rust programs' runs half before the reference's and half after it),
 # wall clock of the whole process for the two Rust programs (bash's
 # EPOCHREALTIME around /usr/bin/time, so they include its fork/exec); peak RSS
 # is /usr/bin/time's %M of the same runs (median).
@@ -59,26 +60,38 @@ id='{"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff",
 
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-# timed N CMD...: median elapsed seconds, median peak RSS (KiB) of N runs,
-# and the median of the in-process times the command reported on stderr
-# (stixshift's STIXSHIFT_TIMING line; "-" for commands without one).
+# timed FILE N CMD...: N more runs of CMD, one line each appended to FILE:
+# elapsed seconds, peak RSS (KiB), and the in-process time the command
+# reported on stderr (stixshift's STIXSHIFT_TIMING line; "-" without one).
 timed() {
-    local n=$1 i
-    shift
-    : > "$work/times"
+    local file=$1 n=$2 i
+    shift 2
     for ((i = 0; i < n; i++)); do
         local t0=$EPOCHREALTIME
         STIXSHIFT_TIMING=1 /usr/bin/time -f "%M" -o "$work/t" "$@" > /dev/null 2> "$work/err"
         local t1=$EPOCHREALTIME
         local inproc
         inproc=$(sed -n 's/^stixshift: translated [0-9]* events in \([0-9.]*\) s$/\1/p' "$work/err")
-        echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}') $(tail -1 "$work/t") ${inproc:--}" >> "$work/times"
+        echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}') $(tail -1 "$work/t") ${inproc:--}" >> "$file"
     done
+}
+
+# summary FILE: median elapsed seconds, median peak RSS, median in-process time.
+summary() {
     local inproc_med=-
-    if ! grep -q -- ' -$' "$work/times"; then
-        inproc_med=$(awk '{print $3}' "$work/times" | median)
+    if ! grep -q -- ' -$' "$1"; then
+        inproc_med=$(awk '{print $3}' "$1" | median)
     fi
-    echo "$(awk '{print $1}' "$work/times" | median) $(awk '{print $2}' "$work/times" | median) $inproc_med"
+    echo "$(awk '{print $1}' "$1" | median) $(awk '{print $2}' "$1" | median) $inproc_med"
+}
+
+# The Rust programs' runs, half before the reference's and half after: this
+# machine's speed drifts over seconds, and a run of the reference lasts up to
+# half a minute, so runs on one side of it only measured another moment.
+rust_runs() {
+    timed "$work/ours" "$1" "$bin" translate sysdig results "$id" "@$work/ev.json"
+    STIXSHIFT_THREADS=1 timed "$work/one" "$1" "$bin" translate sysdig results "$id" "@$work/ev.json"
+    timed "$work/serde" "$1" "$examples/serde_roundtrip" "$work/ev.json"
 }
 
 rate() { awk -v n="$1" -v s="$2" 'BEGIN {if (s < 0.0001) s = 0.0001; printf "%.0f", n / s}'; }
@@ -90,13 +103,10 @@ ref_rate_last=""
 for n in $sizes; do
     "$examples/gen_events" "$n" > "$work/ev.json"
     mb=$(awk -v b="$(stat -c %s "$work/ev.json")" 'BEGIN {printf "%.1f", b / 1048576}')
-    read -r ours_s ours_rss in_s < <(timed "$runs" "$bin" translate sysdig results "$id" "@$work/ev.json")
-    read -r one_s one_rss _ < <(STIXSHIFT_THREADS=1 timed "$runs" "$bin" translate sysdig results "$id" "@$work/ev.json")
-    read -r serde_s serde_rss _ < <(timed "$runs" "$examples/serde_roundtrip" "$work/ev.json")
-    ours=$(rate "$n" "$ours_s")
-    inproc=$(rate "$n" "$in_s")
-    one=$(rate "$n" "$one_s")
-    serde=$(rate "$n" "$serde_s")
+    : > "$work/ours"
+    : > "$work/one"
+    : > "$work/serde"
+    rust_runs $(((runs + 1) / 2))
     if [ "$n" -le "$ref_max" ]; then
         : > "$work/ref"
         for ((i = 0; i < ref_runs; i++)); do
@@ -109,14 +119,25 @@ for n in $sizes; do
         ref_rate_last=$(rate "$n" "$ref_s")
         ref_col="$ref_rate_last ($ref_s s, $(mib "$(median < "$work/refrsses")"))"
         rm -f "$work/refrsses"
-        ratio_ref="$(ratio "$ours" "$ref_rate_last")"
-        ratio_in="$(ratio "$inproc" "$ref_rate_last")"
     elif [ -n "$ref_rate_last" ]; then
         ref_col="not run; extrapolated: $ref_rate_last"
-        ratio_ref="$(ratio "$ours" "$ref_rate_last") (extrapolated)"
-        ratio_in="$(ratio "$inproc" "$ref_rate_last") (extrapolated)"
     else
         ref_col="not run"
+    fi
+    rust_runs $((runs / 2))
+    read -r ours_s ours_rss in_s < <(summary "$work/ours")
+    read -r one_s one_rss _ < <(summary "$work/one")
+    read -r serde_s serde_rss _ < <(summary "$work/serde")
+    ours=$(rate "$n" "$ours_s")
+    inproc=$(rate "$n" "$in_s")
+    one=$(rate "$n" "$one_s")
+    serde=$(rate "$n" "$serde_s")
+    if [ -n "$ref_rate_last" ]; then
+        extra=""
+        [ "$n" -le "$ref_max" ] || extra=" (extrapolated)"
+        ratio_ref="$(ratio "$ours" "$ref_rate_last")$extra"
+        ratio_in="$(ratio "$inproc" "$ref_rate_last")$extra"
+    else
         ratio_ref="-"
         ratio_in="-"
     fi
