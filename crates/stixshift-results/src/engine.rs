@@ -653,7 +653,7 @@ fn push_synthetic<'m, 'de>(
     level: Option<&'m Level>,
     path: u16,
     key: &'static str,
-    val: Val<'de>,
+    mut val: Val<'de>,
 ) {
     if let Some(d) = ctx
         .deferred
@@ -668,7 +668,6 @@ fn push_synthetic<'m, 'de>(
         _ => None,
     };
     if let Some((kind, ord)) = ctx.admit(mapped) {
-        let mut val = val;
         ctx.apply(kind, Cow::Borrowed(key), path, &mut val, ord);
         crate::value::discard(val);
     }

@@ -1,6 +1,7 @@
 //! Input in large blocks of checked text, read (and checked as UTF-8) either
-//! in line ([`Plain`]) or ahead on a thread of its own ([`ReadAhead`]), so
-//! that reading a file overlaps translating it.
+//! in line ([`Plain`], the next block on request while other threads
+//! translate: [`Blocks::prefetch`]) or ahead on a thread of its own
+//! ([`ReadAhead`]), so that reading a file overlaps translating it.
 //!
 //! Each text block starts with [`GAP`] spaces: the reader puts the unfinished
 //! end of the block before (the start of an event cut by the block's end)
@@ -277,8 +278,8 @@ fn file_size(f: &std::fs::File) -> Option<u64> {
         .map(|m| m.len())
 }
 
-/// Blocks of a file translated on one thread because it is small (fewer
-/// than [`crate::reader::SMALL_BATCHES`] batches).
+/// Blocks of a file translated on one thread because it is small
+/// ([`crate::reader::small_input`]).
 const SMALL_FILE_BLOCK: usize = 256 << 10;
 
 /// The blocks of a file for a translation with `config`: read a batch at a
@@ -289,8 +290,7 @@ const SMALL_FILE_BLOCK: usize = 256 << 10;
 /// costs a page fault per 4 KiB.
 pub fn open_file(f: std::fs::File, config: &crate::Config) -> io::Result<Box<dyn Blocks + Send>> {
     let batch = config.batch_bytes.max(1);
-    let small = file_size(&f)
-        .is_some_and(|n| n < (batch.saturating_mul(crate::reader::SMALL_BATCHES)) as u64);
+    let small = file_size(&f).is_some_and(|n| crate::reader::small_input(n, batch));
     Ok(if config.threads_used() > 1 || small {
         let block = if small {
             SMALL_FILE_BLOCK.min(batch)
@@ -579,7 +579,9 @@ mod tests {
         let small = SMALL_FILE_BLOCK + 5;
         assert_eq!(sizes_of(small, 2), [SMALL_FILE_BLOCK, 5]);
         assert_eq!(sizes_of(small, 1), [SMALL_FILE_BLOCK, 5]);
-        let large = crate::reader::SMALL_BATCHES * batch + 5;
+        let large = 4 * batch + 5;
+        assert!(!crate::reader::small_input(large as u64, batch));
+        assert!(crate::reader::small_input(small as u64, batch));
         assert_eq!(sizes_of(large, 2), [batch, batch, batch, batch, 5]);
         // Read ahead: one batch, then the rest (less than a whole block).
         assert!(large - batch < BLOCK);

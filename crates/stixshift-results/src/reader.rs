@@ -353,9 +353,16 @@ pub fn translate_blocks<B: Blocks, W: Write, E: Env>(
     }
 }
 
-/// An input of fewer batches than this, all read at the start, is translated
-/// on one thread.
-pub(crate) const SMALL_BATCHES: usize = 4;
+/// An input of fewer batches than this is translated on one thread. A file,
+/// its length known, is read as the events need it; other input is read
+/// that far at the start to find out.
+const SMALL_BATCHES: usize = 4;
+
+/// Whether an input of `len` bytes is small: fewer than [`SMALL_BATCHES`]
+/// batches of `batch` bytes.
+pub(crate) fn small_input(len: u64, batch: usize) -> bool {
+    len < batch.saturating_mul(SMALL_BATCHES) as u64
+}
 
 /// The elements of the array, after its `[`, and what follows the `]`.
 fn read_events<B: Blocks, W: Write, E: Env>(
@@ -397,7 +404,7 @@ fn read_events<B: Blocks, W: Write, E: Env>(
                 .r
                 .src
                 .size()
-                .is_some_and(|n| n < (writer.batch_bytes().saturating_mul(SMALL_BATCHES)) as u64)
+                .is_some_and(|n| small_input(n, writer.batch_bytes()))
         {
             one_by_one_until = u64::MAX;
         }
@@ -412,7 +419,7 @@ fn read_events<B: Blocks, W: Write, E: Env>(
             // find out. Later, what is left of a block is done before the
             // next block is taken, unless the block's gap holds it (moving
             // more before the next block's text would copy it).
-            let known = sc.r.src.size().map(|n| n < (batch * SMALL_BATCHES) as u64);
+            let known = sc.r.src.size().map(|n| small_input(n, batch));
             let first = index == 0 && known.is_none();
             if first || sc.r.window().len() < batch.min(GAP) {
                 sc.r.fill_to(if first { batch * SMALL_BATCHES } else { batch })?;
