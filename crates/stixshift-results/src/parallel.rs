@@ -516,6 +516,27 @@ impl<W: Write, E: Env> BundleWriter<W, E> {
 mod tests {
     use super::*;
 
+    /// An NDJSON writer on `threads` threads with small batches.
+    fn ndjson_writer(
+        out: &mut Vec<u8>,
+        threads: usize,
+    ) -> BundleWriter<&mut Vec<u8>, crate::env::SystemEnv> {
+        let identity = serde_json::json!({"type": "identity", "id": "identity--x", "name": "n"});
+        let config = crate::writer::Config {
+            threads,
+            batch_bytes: 4096,
+            ..crate::writer::Config::default()
+        };
+        BundleWriter::new(
+            out,
+            &identity,
+            &config,
+            crate::env::SystemEnv,
+            crate::writer::Format::Ndjson,
+        )
+        .unwrap()
+    }
+
     #[test]
     fn an_element_ending_with_the_window_is_left_for_later() {
         let identity = serde_json::json!({"type": "identity", "id": "identity--x", "name": "n"});
@@ -562,22 +583,9 @@ mod tests {
             cuts.iter().any(|c| !starts.contains(c)),
             "no cut inside an event: {cuts:?}"
         );
-        let identity = serde_json::json!({"type": "identity", "id": "identity--x", "name": "n"});
         let lines = |threads: usize| {
-            let config = crate::writer::Config {
-                threads,
-                batch_bytes: 4096,
-                ..crate::writer::Config::default()
-            };
             let mut out = Vec::new();
-            let mut w = BundleWriter::new(
-                &mut out,
-                &identity,
-                &config,
-                crate::env::SystemEnv,
-                crate::writer::Format::Ndjson,
-            )
-            .unwrap();
+            let mut w = ndjson_writer(&mut out, threads);
             let (taken, done) = if threads > 1 {
                 let mut text = window.clone();
                 let all = 0..text.len();
@@ -628,21 +636,8 @@ mod tests {
         // A gap before the window, as in the reader's blocks.
         let gap = 100;
         let text0 = format!("{}{}]", " ".repeat(gap), events.join(","));
-        let identity = serde_json::json!({"type": "identity", "id": "identity--x", "name": "n"});
-        let config = crate::writer::Config {
-            threads: 3,
-            batch_bytes: 4096,
-            ..crate::writer::Config::default()
-        };
         let mut out = Vec::new();
-        let mut w = BundleWriter::new(
-            &mut out,
-            &identity,
-            &config,
-            crate::env::SystemEnv,
-            crate::writer::Format::Ndjson,
-        )
-        .unwrap();
+        let mut w = ndjson_writer(&mut out, 3);
         let mut meanwhile = 0;
         let mut first_threads = None;
         for _ in 0..3 {

@@ -446,6 +446,18 @@ mod tests {
         }
     }
 
+    /// The text blocks' sizes (after the gap) and their text, in order,
+    /// each recycled as the reader does.
+    fn text_blocks(b: &mut dyn Blocks) -> (Vec<usize>, Vec<u8>) {
+        let (mut sizes, mut text) = (Vec::new(), Vec::new());
+        while let Some(Block::Text(s)) = b.next_block().unwrap() {
+            sizes.push(s.len() - GAP);
+            text.extend_from_slice(&s.as_bytes()[GAP..]);
+            b.recycle(s.into_bytes());
+        }
+        (sizes, text)
+    }
+
     #[test]
     fn passes_every_byte_in_order_in_blocks() {
         let block = 1000;
@@ -522,24 +534,13 @@ mod tests {
         std::fs::write(&path, &data).unwrap();
         let mut r = ReadAhead::of_file(std::fs::File::open(&path).unwrap()).unwrap();
         assert_eq!(r.size(), Some(data.len() as u64));
-        let mut sizes = Vec::new();
-        let mut text = Vec::new();
-        while let Some(Block::Text(s)) = r.next_block().unwrap() {
-            sizes.push(s.len() - GAP);
-            text.extend_from_slice(&s.as_bytes()[GAP..]);
-            r.recycle(s.into_bytes());
-        }
+        let (sizes, text) = text_blocks(&mut r);
         assert!(text == data);
         assert_eq!(sizes, [batch, BLOCK, 2 * batch + 5]);
         // Read in line: the same size, and blocks of one batch.
         let mut p = Plain::of_file(std::fs::File::open(&path).unwrap(), batch);
         assert_eq!(p.size(), Some(data.len() as u64));
-        let (mut sizes, mut text) = (Vec::new(), Vec::new());
-        while let Some(Block::Text(s)) = p.next_block().unwrap() {
-            sizes.push(s.len() - GAP);
-            text.extend_from_slice(&s.as_bytes()[GAP..]);
-            p.recycle(s.into_bytes());
-        }
+        let (sizes, text) = text_blocks(&mut p);
         std::fs::remove_file(&path).unwrap();
         assert!(text == data);
         assert_eq!(sizes, [batch, batch, batch, batch, batch, batch, batch, 5]);
@@ -566,12 +567,7 @@ mod tests {
             };
             let mut b = open_file(std::fs::File::open(&path).unwrap(), &config).unwrap();
             assert_eq!(b.size(), Some(len as u64));
-            let (mut sizes, mut text) = (Vec::new(), Vec::new());
-            while let Some(Block::Text(s)) = b.next_block().unwrap() {
-                sizes.push(s.len() - GAP);
-                text.extend_from_slice(&s.as_bytes()[GAP..]);
-                b.recycle(s.into_bytes());
-            }
+            let (sizes, text) = text_blocks(&mut *b);
             std::fs::remove_file(&path).unwrap();
             assert!(text == data);
             sizes
