@@ -374,8 +374,15 @@ fn read_events<B: Blocks, W: Write, E: Env>(
     let mut index = 0usize;
     let mut expect_value = false;
     let mut slow = false;
-    // Input offset before which batches are not tried again.
-    let mut one_by_one_until = 0u64;
+    // Input offset before which batches are not tried again. A file small
+    // enough for one thread, known by its length, is read as the events
+    // need it (growing the window to a batch first copied several blocks
+    // together: 2,000 events, 13 ms instead of 9.5).
+    let small_file =
+        sc.r.src
+            .size()
+            .is_some_and(|n| small_input(n, writer.batch_bytes()));
+    let mut one_by_one_until = if small_file { u64::MAX } else { 0 };
     loop {
         match sc.skip_ws()? {
             None => {
@@ -396,36 +403,22 @@ fn read_events<B: Blocks, W: Write, E: Env>(
             Some(b'{') => {}
             Some(_) => slow = true,
         }
-        // A file small enough for one thread, known by its length: read as
-        // the events need it (growing the window to a batch first copied
-        // several blocks together: 2,000 events, 13 ms instead of 9.5).
-        if index == 0
-            && sc
-                .r
-                .src
-                .size()
-                .is_some_and(|n| small_input(n, writer.batch_bytes()))
-        {
-            one_by_one_until = u64::MAX;
-        }
         // Many events at once on several threads, as far as they go.
         if !slow && writer.threads() > 1 && sc.offset >= one_by_one_until {
             let batch = writer.batch_bytes();
             // An input of fewer than SMALL_BATCHES batches is done on this
             // thread: the other threads' start (their memory, their caches)
             // costs more than they save (2.2 MB, fifteen interleaved runs:
-            // medians 11 ms on two threads, 9 ms on one). Its length is the
-            // file's, when known; else the first fill reads that far to
+            // medians 11 ms on two threads, 9 ms on one). A file's length
+            // tells (`small_file`); other input is read that far first to
             // find out. Later, what is left of a block is done before the
             // next block is taken, unless the block's gap holds it (moving
             // more before the next block's text would copy it).
-            let known = sc.r.src.size().map(|n| small_input(n, batch));
-            let first = index == 0 && known.is_none();
+            let first = index == 0 && sc.r.src.size().is_none();
             if first || sc.r.window().len() < batch.min(GAP) {
                 sc.r.fill_to(if first { batch * SMALL_BATCHES } else { batch })?;
             }
-            let small = index == 0
-                && known.unwrap_or(sc.r.eof && sc.r.window().len() < batch * SMALL_BATCHES);
+            let small = first && sc.r.eof && small_input(sc.r.window().len() as u64, batch);
             // The window borrows the text, the next block's read the source.
             let Input { text, pos, src, .. } = &mut sc.r;
             let whole = text.get(*pos..).unwrap_or("");

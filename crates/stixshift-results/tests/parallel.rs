@@ -7,8 +7,8 @@
 
 use serde_json::{json, Value};
 use stixshift_results::{
-    translate_blocks, translate_reader, Blocks, BundleWriter, Config, Env, FixedEnv, Format, Plain,
-    ReadAhead, Warning,
+    open_file, translate_blocks, translate_reader, Blocks, BundleWriter, Config, Env, FixedEnv,
+    Format, Plain, ReadAhead, Warning,
 };
 
 /// A fixed clock and random ids, and forkable: translation may go parallel.
@@ -111,6 +111,39 @@ struct Run {
 
 fn read_with(text: &str, threads: usize, batch_bytes: usize) -> Run {
     read_as(text, threads, batch_bytes, Format::Bundle)
+}
+
+/// [`read_with`] from a file, as `translate … @file` reads it (its length
+/// known: `open_file`).
+fn read_file_with(text: &str, threads: usize, batch_bytes: usize) -> Run {
+    let path = std::env::temp_dir().join(format!(
+        "stixshift-parallel-{}-{threads}-{batch_bytes}",
+        std::process::id()
+    ));
+    std::fs::write(&path, text).unwrap();
+    let config = Config {
+        threads,
+        batch_bytes,
+        ..Config::default()
+    };
+    let blocks = open_file(std::fs::File::open(&path).unwrap(), &config).unwrap();
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    let result = translate_blocks(
+        &identity(),
+        blocks,
+        &config,
+        ForkingEnv,
+        &mut out,
+        Format::Bundle,
+        &mut |w| warnings.push(w.clone()),
+    );
+    std::fs::remove_file(&path).unwrap();
+    Run {
+        output: normalize(&String::from_utf8(out).unwrap()),
+        warnings,
+        result: result.map_err(|e| e.to_string()),
+    }
 }
 
 fn read_as(text: &str, threads: usize, batch_bytes: usize, format: Format) -> Run {
@@ -445,4 +478,15 @@ fn an_input_smaller_than_four_batches_stays_on_one_thread() {
         "a quarter of the input per batch",
     );
     assert_eq!(small.output, large.output);
+    // A file, its length known before it is read: the same rule.
+    let small_file = read_file_with(&text, 2, text.len() / 4 + 1);
+    let large_file = read_file_with(&text, 2, text.len() / 5);
+    assert_eq!(small_file.result.as_ref().unwrap().parallel_events, 0);
+    assert!(large_file.result.as_ref().unwrap().parallel_events > 0);
+    assert_eq!(small_file.output, small.output);
+    assert_eq!(large_file.output, large.output);
+    assert_eq!(
+        (&small_file.warnings, &large_file.warnings),
+        (&small.warnings, &large.warnings)
+    );
 }
