@@ -17,7 +17,7 @@ use std::borrow::Cow;
 
 use crate::engine::{Child, Ctx, KeyFacts, Kind, Step};
 use crate::mapping::Level;
-use crate::value::{json_specials, word_at, Val};
+use crate::value::{half_word_at, json_specials, word_at, Val};
 
 /// Why the fast path did not produce a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -489,12 +489,8 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
                 w(a, 0) == w(b, 0) && w(a, n - 2) == w(b, n - 2)
             }
             _ => {
-                let w = |s: &[u8], at: usize| {
-                    s.get(at..at + 4)
-                        .and_then(|p| <[u8; 4]>::try_from(p).ok())
-                        .map(u32::from_le_bytes)
-                };
-                w(a, 0) == w(b, 0) && w(a, n - 4) == w(b, n - 4)
+                half_word_at(a, 0) == half_word_at(b, 0)
+                    && half_word_at(a, n - 4) == half_word_at(b, n - 4)
             }
         };
     }

@@ -256,6 +256,15 @@ pub(crate) fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
     Some(u64::from_le_bytes(w))
 }
 
+/// The four bytes at `i` as a little-endian word, read from the slice
+/// itself (for strings under eight bytes: copying them into a padded word
+/// and loading it back stalls on the stores).
+#[inline]
+pub(crate) fn half_word_at(bytes: &[u8], i: usize) -> Option<u32> {
+    let chunk = bytes.get(i..i + 4)?;
+    Some(u32::from_le_bytes(<[u8; 4]>::try_from(chunk).ok()?))
+}
+
 /// The bytes of `x` that are `"`, `\` or below 0x20, each flagged by its
 /// high bit. Exact for the lowest flagged byte (borrows only ever flag bytes
 /// above a true one), which is all the scanners use.
@@ -289,13 +298,8 @@ fn first_to_escape(bytes: &[u8]) -> Option<usize> {
         // The first and the last four bytes (overlapping below eight), read
         // from the string itself. A flag in the upper half is exact when
         // the lower half has none (borrows only run upwards from a true one).
-        let half = |at: usize| {
-            bytes
-                .get(at..at + 4)
-                .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                .map_or(0, u32::from_le_bytes)
-        };
-        let flags = flagged(u64::from(half(0)) | (u64::from(half(n - 4)) << 32));
+        let half = |at: usize| u64::from(half_word_at(bytes, at).unwrap_or(0));
+        let flags = flagged(half(0) | (half(n - 4) << 32));
         return (flags != 0).then(|| match (flags.trailing_zeros() / 8) as usize {
             j if j < 4 => j,
             j => n + j - 8,
