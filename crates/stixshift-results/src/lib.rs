@@ -50,4 +50,4 @@ pub use reader::{
     render_json_with_warnings, render_texts_with_warnings, render_values_with_warnings,
     translate_blocks, translate_reader, translate_values, MAX_EVENT_BYTES,
 };
-pub use writer::{BundleWriter, Config, Format, Stats, DEFAULT_BATCH_BYTES};
+pub use writer::{available_cpus, BundleWriter, Config, Format, Stats, DEFAULT_BATCH_BYTES};

@@ -49,10 +49,7 @@ pub struct ExecuteConfig<'a> {
 /// with the fetch, and its start and hand-over per page cost more CPU than
 /// it saved (measured in BENCHMARKS.md, seventh session).
 fn translation_threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .saturating_sub(1)
-        .max(1)
+    stixshift_results::available_cpus().saturating_sub(1).max(1)
 }
 
 /// Run it, writing the bundle to `out`. Nothing is written before the first
