@@ -77,9 +77,10 @@ impl Config {
 }
 
 /// The CPUs this process may use (`std::thread::available_parallelism`, 1
-/// if unknown), asked once: the answer takes a dozen system calls (the
-/// cgroup's CPU quota is read from files), about 0.1 ms of a 5 ms
-/// translation of 1,000 events, and a translation asked twice.
+/// if unknown), asked once per process: the answer takes a dozen system
+/// calls (the cgroup's CPU quota is read from files), about 0.1 ms of a 5
+/// ms translation of 1,000 events, and `open_file` and the writer each
+/// asked.
 pub fn available_cpus() -> usize {
     static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
