@@ -241,6 +241,11 @@ impl Plain<std::fs::File> {
     /// ([`open_file`]).
     pub fn of_file(f: std::fs::File, block: usize) -> Plain<std::fs::File> {
         let size = file_size(&f);
+        Self::sized(f, block, size)
+    }
+
+    /// [`Plain::of_file`] for a file whose length is known already.
+    fn sized(f: std::fs::File, block: usize, size: Option<u64>) -> Plain<std::fs::File> {
         let mut p = Plain::with_block(f, block);
         p.size = size;
         p
@@ -290,16 +295,18 @@ const SMALL_FILE_BLOCK: usize = 256 << 10;
 /// costs a page fault per 4 KiB.
 pub fn open_file(f: std::fs::File, config: &crate::Config) -> io::Result<Box<dyn Blocks + Send>> {
     let batch = config.batch_bytes.max(1);
-    let small = file_size(&f).is_some_and(|n| crate::reader::small_input(n, batch));
+    // Asked once: the blocks keep it for the reader's rule.
+    let size = file_size(&f);
+    let small = size.is_some_and(|n| crate::reader::small_input(n, batch));
     Ok(if config.threads_used() > 1 || small {
         let block = if small {
             SMALL_FILE_BLOCK.min(batch)
         } else {
             batch
         };
-        Box::new(Plain::of_file(f, block))
+        Box::new(Plain::sized(f, block, size))
     } else {
-        Box::new(ReadAhead::of_file(f)?)
+        Box::new(ReadAhead::start(f, BLOCK, Some(batch), size)?)
     })
 }
 
@@ -320,12 +327,12 @@ impl ReadAhead {
     }
 
     /// Start reading a file on a new thread. Its length is known before it
-    /// is read, and its first block is one batch: translating starts once
-    /// that is read, not a whole block (on 100,000 events the first 15 ms
-    /// had only the reading thread running).
-    pub fn of_file(f: std::fs::File) -> io::Result<ReadAhead> {
+    /// is read, and its first block is one batch of `batch` bytes:
+    /// translating starts once that is read, not a whole block (on 100,000
+    /// events the first 15 ms had only the reading thread running).
+    pub fn of_file(f: std::fs::File, batch: usize) -> io::Result<ReadAhead> {
         let size = file_size(&f);
-        Self::start(f, BLOCK, Some(crate::writer::DEFAULT_BATCH_BYTES), size)
+        Self::start(f, BLOCK, Some(batch), size)
     }
 
     /// Blocks of `block` bytes (at least 1) instead of the default.
@@ -532,7 +539,7 @@ mod tests {
             .collect();
         let path = std::env::temp_dir().join(format!("stixshift-readahead-{}", std::process::id()));
         std::fs::write(&path, &data).unwrap();
-        let mut r = ReadAhead::of_file(std::fs::File::open(&path).unwrap()).unwrap();
+        let mut r = ReadAhead::of_file(std::fs::File::open(&path).unwrap(), batch).unwrap();
         assert_eq!(r.size(), Some(data.len() as u64));
         let (sizes, text) = text_blocks(&mut r);
         assert!(text == data);
@@ -554,15 +561,16 @@ mod tests {
     #[test]
     fn open_file_picks_blocks_by_size_and_threads() {
         let batch = crate::writer::DEFAULT_BATCH_BYTES;
-        let sizes_of = |len: usize, threads: usize| {
+        let sizes_with = |len: usize, threads: usize, batch_bytes: usize| {
             let data: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
             let path = std::env::temp_dir().join(format!(
-                "stixshift-open-{}-{len}-{threads}",
+                "stixshift-open-{}-{len}-{threads}-{batch_bytes}",
                 std::process::id()
             ));
             std::fs::write(&path, &data).unwrap();
             let config = crate::Config {
                 threads,
+                batch_bytes,
                 ..crate::Config::default()
             };
             let mut b = open_file(std::fs::File::open(&path).unwrap(), &config).unwrap();
@@ -572,6 +580,7 @@ mod tests {
             assert!(text == data);
             sizes
         };
+        let sizes_of = |len: usize, threads: usize| sizes_with(len, threads, batch);
         let small = SMALL_FILE_BLOCK + 5;
         assert_eq!(sizes_of(small, 2), [SMALL_FILE_BLOCK, 5]);
         assert_eq!(sizes_of(small, 1), [SMALL_FILE_BLOCK, 5]);
@@ -582,6 +591,10 @@ mod tests {
         // Read ahead: one batch, then the rest (less than a whole block).
         assert!(large - batch < BLOCK);
         assert_eq!(sizes_of(large, 1), [batch, large - batch]);
+        // The first block read ahead is the translation's batch.
+        let batch = 64 << 10;
+        assert!(!crate::reader::small_input(large as u64, batch));
+        assert_eq!(sizes_with(large, 1, batch), [batch, large - batch]);
     }
 
     #[test]
