@@ -109,6 +109,39 @@ struct Run {
     result: Result<stixshift_results::Stats, String>,
 }
 
+impl Run {
+    /// A translation's output (ids normalised), warnings and outcome.
+    fn of(
+        out: &[u8],
+        warnings: Vec<Warning>,
+        result: Result<stixshift_results::Stats, stixshift_results::ResultsError>,
+    ) -> Run {
+        Run {
+            output: normalize(std::str::from_utf8(out).unwrap()),
+            warnings,
+            result: result.map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Settings for `threads` threads and batches of `batch_bytes`.
+fn config(threads: usize, batch_bytes: usize) -> Config {
+    Config {
+        threads,
+        batch_bytes,
+        ..Config::default()
+    }
+}
+
+/// The fixed environment on one thread (it cannot fork), else [`ForkingEnv`].
+fn env_for(threads: usize) -> Box<dyn Env> {
+    if threads == 1 {
+        Box::new(FixedEnv::default())
+    } else {
+        Box::new(ForkingEnv)
+    }
+}
+
 fn read_with(text: &str, threads: usize, batch_bytes: usize) -> Run {
     read_as(text, threads, batch_bytes, Format::Bundle)
 }
@@ -121,11 +154,7 @@ fn read_file_with(text: &str, threads: usize, batch_bytes: usize) -> Run {
         std::process::id()
     ));
     std::fs::write(&path, text).unwrap();
-    let config = Config {
-        threads,
-        batch_bytes,
-        ..Config::default()
-    };
+    let config = config(threads, batch_bytes);
     let blocks = open_file(std::fs::File::open(&path).unwrap(), &config).unwrap();
     let mut out = Vec::new();
     let mut warnings = Vec::new();
@@ -133,46 +162,28 @@ fn read_file_with(text: &str, threads: usize, batch_bytes: usize) -> Run {
         &identity(),
         blocks,
         &config,
-        ForkingEnv,
+        env_for(threads),
         &mut out,
         Format::Bundle,
         &mut |w| warnings.push(w.clone()),
     );
     std::fs::remove_file(&path).unwrap();
-    Run {
-        output: normalize(&String::from_utf8(out).unwrap()),
-        warnings,
-        result: result.map_err(|e| e.to_string()),
-    }
+    Run::of(&out, warnings, result)
 }
 
 fn read_as(text: &str, threads: usize, batch_bytes: usize, format: Format) -> Run {
-    let config = Config {
-        threads,
-        batch_bytes,
-        ..Config::default()
-    };
     let mut out = Vec::new();
     let mut warnings = Vec::new();
-    let env: Box<dyn Env> = if threads == 1 {
-        Box::new(FixedEnv::default())
-    } else {
-        Box::new(ForkingEnv)
-    };
     let result = translate_reader(
         &identity(),
         text.as_bytes(),
-        &config,
-        env,
+        &config(threads, batch_bytes),
+        env_for(threads),
         &mut out,
         format,
         &mut |w| warnings.push(w.clone()),
     );
-    Run {
-        output: normalize(&String::from_utf8(out).unwrap()),
-        warnings,
-        result: result.map_err(|e| e.to_string()),
-    }
+    Run::of(&out, warnings, result)
 }
 
 fn assert_same(a: &Run, b: &Run, what: &str) {
@@ -267,29 +278,23 @@ fn parallel_reader_fails_at_the_same_event() {
 }
 
 fn write_texts_with(texts: &[&str], threads: usize, per_call: usize) -> Run {
-    let config = Config {
-        threads,
-        ..Config::default()
-    };
+    let config = config(threads, Config::default().batch_bytes);
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     let result = (|| {
-        let env: Box<dyn Env> = if threads == 1 {
-            Box::new(FixedEnv::default())
-        } else {
-            Box::new(ForkingEnv)
-        };
-        let mut w = BundleWriter::new(&mut out, &identity(), &config, env, Format::Bundle)?;
+        let mut w = BundleWriter::new(
+            &mut out,
+            &identity(),
+            &config,
+            env_for(threads),
+            Format::Bundle,
+        )?;
         for chunk in texts.chunks(per_call) {
             warnings.extend(w.write_events_json(chunk)?);
         }
         w.finish()
     })();
-    Run {
-        output: normalize(&String::from_utf8(out).unwrap()),
-        warnings,
-        result: result.map_err(|e| e.to_string()),
-    }
+    Run::of(&out, warnings, result)
 }
 
 #[test]
@@ -354,16 +359,11 @@ fn unsplittable_input_writes_what_one_thread_writes() {
 #[test]
 fn ids_made_on_several_threads_are_distinct() {
     let text = events_text(700, false);
-    let config = Config {
-        threads: 4,
-        batch_bytes: 20_000,
-        ..Config::default()
-    };
     let mut out = Vec::new();
     let stats = translate_reader(
         &identity(),
         text.as_bytes(),
-        &config,
+        &config(4, 20_000),
         stixshift_results::SystemEnv,
         &mut out,
         Format::Ndjson,
@@ -407,16 +407,6 @@ fn blocks_of_any_size_give_what_one_block_gives() {
     broken[at + 2] = 0xff;
     for input in [text.into_bytes(), broken] {
         let run = |threads: usize, block: usize, thread: bool| {
-            let config = Config {
-                threads,
-                batch_bytes: 9_000,
-                ..Config::default()
-            };
-            let env: Box<dyn Env> = if threads == 1 {
-                Box::new(FixedEnv::default())
-            } else {
-                Box::new(ForkingEnv)
-            };
             let (mut out, mut warnings) = (Vec::new(), Vec::new());
             let mut warn = |w: &Warning| warnings.push(w.clone());
             let blocks: Box<dyn Blocks + '_> = if thread {
@@ -428,17 +418,13 @@ fn blocks_of_any_size_give_what_one_block_gives() {
             let result = translate_blocks(
                 &identity(),
                 blocks,
-                &config,
-                env,
+                &config(threads, 9_000),
+                env_for(threads),
                 &mut out,
                 Format::Bundle,
                 &mut warn,
             );
-            Run {
-                output: normalize(&String::from_utf8_lossy(&out)),
-                warnings,
-                result: result.map_err(|e| e.to_string()),
-            }
+            Run::of(&out, warnings, result)
         };
         let whole = run(1, 1 << 30, false);
         for (threads, block, thread) in [
