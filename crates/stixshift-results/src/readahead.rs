@@ -291,8 +291,8 @@ const SMALL_FILE_BLOCK: usize = 256 << 10;
 /// time on the translating thread ([`Plain::of_file`]) when several
 /// threads translate, else ahead on a thread of its own ([`ReadAhead`]),
 /// which then has a CPU to itself. A file too small for several threads is
-/// read in line in smaller blocks: two buffers take turns, and fresh memory
-/// costs a page fault per 4 KiB.
+/// read in line in smaller blocks, as the events need them (two buffers
+/// take turns).
 pub fn open_file(f: std::fs::File, config: &crate::Config) -> io::Result<Box<dyn Blocks + Send>> {
     let batch = config.batch_bytes.max(1);
     // Asked once: the blocks keep it for the reader's rule.

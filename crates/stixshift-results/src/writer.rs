@@ -78,7 +78,7 @@ impl Config {
 
 /// The CPUs this process may use (`std::thread::available_parallelism`, 1
 /// if unknown), asked once per process: the answer takes a dozen system
-/// calls (the cgroup's CPU quota is read from files), about 0.1 ms of a 5
+/// calls (the cgroup's CPU quota is read from files), 0.05–0.1 ms of a 5
 /// ms translation of 1,000 events, and `open_file` and the writer each
 /// asked.
 pub fn available_cpus() -> usize {
