@@ -204,6 +204,9 @@ mod tests {
     /// out exactly, after what the output held.
     #[test]
     fn text_pieces_of_every_length_are_copied_exactly() {
+        // Lengths around 128 bytes, where a block copy of short pieces (since
+        // taken out) switched to `memcpy`: any later copy rule with a
+        // length threshold is checked on both sides of one.
         const SHORT: usize = 128;
         for first in [0, 1, 15, SHORT - 1, SHORT, SHORT + 1, 3 * SHORT] {
             for last in [0, 1, SHORT - 1, SHORT, SHORT + 1, 2 * SHORT + 5] {
